@@ -1,0 +1,63 @@
+//! The application: services and settings built once at start and shared by every request.
+
+use crate::authn::password::PasswordPolicy;
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::crypto::Sealer;
+use crate::crypto::password::PasswordHasher;
+use crate::db::Db;
+use anyhow::Context;
+use std::sync::Arc;
+
+/// Everything a request handler, CLI command or job needs.
+#[derive(Debug)]
+pub struct App {
+    pub config: Config,
+    pub db: Db,
+    pub clock: SharedClock,
+    pub sealer: Sealer,
+    pub hasher: PasswordHasher,
+    pub passwords: PasswordPolicy,
+    /// Signs CSRF tokens; derived from the master key so every instance agrees.
+    pub csrf_key: [u8; 32],
+}
+
+impl App {
+    /// Connects to the database, applies migrations and opens the sealer. With
+    /// `create_master_key`, a missing master key file is generated (first start).
+    pub async fn open(config: Config, clock: SharedClock, create_master_key: bool) -> anyhow::Result<App> {
+        if config.database.url.is_none() {
+            crate::config::ensure_data_dir(&config.data_dir)?;
+        }
+        let db = Db::connect(&config.database_url(), config.database.max_connections).await?;
+        db.migrate().await?;
+        let keys = crate::crypto::master::load(&config, create_master_key)?;
+        let sealer = Sealer::open(&db, &keys, clock.unix()).await.context("cannot open the secret store")?;
+        let csrf_key = sealer.master().derive("lanyard csrf v1");
+        let hasher = PasswordHasher::new(
+            config.password.argon2_memory_kib,
+            config.password.argon2_iterations,
+            config.password.argon2_parallelism,
+            config.signin.max_concurrent_hashes as usize,
+            config.signin.max_queued_hashes as usize,
+        )?;
+        let passwords = PasswordPolicy::new(config.password.min_length as usize);
+        Ok(App { config, db, clock, sealer, hasher, passwords, csrf_key })
+    }
+
+    /// Now, in Unix seconds, from the injected clock.
+    pub fn now(&self) -> i64 {
+        self.clock.unix()
+    }
+}
+
+/// The axum state: a cheap handle to the one [`App`].
+#[derive(Debug, Clone)]
+pub struct AppState(pub Arc<App>);
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}

@@ -1,0 +1,153 @@
+//! Admin API tokens: bearer credentials for automation. Minted with 256 bits of randomness,
+//! shown once, stored as a SHA-256 digest, looked up by digest, revocable, optionally expiring.
+
+use crate::app::App;
+use crate::audit::{self, Actor, Origin};
+use crate::crypto::token::PlainToken;
+use crate::db_run;
+use crate::error::{Error, Result};
+use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
+
+/// The prefix that marks a Lanyard admin token.
+pub const PREFIX: &str = "lyd_at";
+
+/// A token's metadata (never the secret).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct ApiToken {
+    pub id: Uuid,
+    pub name: String,
+    /// The first characters, to recognise a token.
+    pub hint: String,
+    pub created_by: String,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+impl ApiToken {
+    /// When the token was last used, for pages.
+    pub fn last_used_label(&self) -> String {
+        self.last_used_at.map_or_else(
+            || "never".to_string(),
+            |t| crate::clock::format_unix(t).replace('T', " ").replace('Z', " UTC"),
+        )
+    }
+}
+
+const COLS: &str = "id, name, hint, created_by, created_at, expires_at, last_used_at, revoked_at";
+
+fn parse_name(name: &str) -> Result<String> {
+    let n = name.trim();
+    if n.is_empty() || n.chars().count() > 100 || n.chars().any(char::is_control) {
+        return Err(Error::invalid("name", "must be 1–100 printable characters"));
+    }
+    Ok(n.to_string())
+}
+
+/// Creates a token; returns its metadata and the secret, which is never shown again.
+pub async fn create(
+    app: &App,
+    actor: &Actor,
+    origin: &Origin,
+    name: &str,
+    ttl_secs: Option<i64>,
+) -> Result<(ApiToken, PlainToken)> {
+    let name = parse_name(name)?;
+    if let Some(t) = ttl_secs
+        && (t <= 0 || t > 10 * 365 * 86400)
+    {
+        return Err(Error::invalid("expires_in", "must be between 1 second and 10 years"));
+    }
+    let plain = PlainToken::generate(PREFIX)?;
+    let now = app.now();
+    let id = Uuid::now_v7();
+    let token = ApiToken {
+        id,
+        name,
+        hint: plain.hint(),
+        created_by: actor.name.clone(),
+        created_at: now,
+        expires_at: ttl_secs.map(|t| now + t),
+        last_used_at: None,
+        revoked_at: None,
+    };
+    let mut tx = app.db.begin().await?;
+    db_run!(&mut tx, c => sqlx::query("INSERT INTO api_tokens (id, name, token_hash, hint, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(id).bind(&token.name).bind(plain.hash()).bind(&token.hint).bind(&token.created_by).bind(now).bind(token.expires_at).execute(c).await.map(|r| r.rows_affected()))?;
+    audit::record(
+        &mut tx,
+        now,
+        origin,
+        audit::Event {
+            actor,
+            action: "token.create",
+            target_kind: "api_token",
+            target_id: id.to_string(),
+            outcome: "success",
+            details: json!({"name": token.name, "expires_at": token.expires_at}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((token, plain))
+}
+
+/// Every token, newest first.
+pub async fn list(app: &App) -> Result<Vec<ApiToken>> {
+    let mut tx = app.db.read().await?;
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLS} FROM api_tokens ORDER BY created_at DESC, id DESC"));
+    Ok(db_run!(&mut tx, c => sqlx::query_as(sql).fetch_all(c).await)?)
+}
+
+/// Revokes a token at once.
+pub async fn revoke(app: &App, actor: &Actor, origin: &Origin, id: Uuid) -> Result<()> {
+    let now = app.now();
+    let mut tx = app.db.begin().await?;
+    let n = db_run!(&mut tx, c => sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        .bind(now).bind(id).execute(c).await.map(|r| r.rows_affected()))?;
+    if n == 0 {
+        return Err(Error::NotFound("token"));
+    }
+    audit::record(
+        &mut tx,
+        now,
+        origin,
+        audit::Event {
+            actor,
+            action: "token.revoke",
+            target_kind: "api_token",
+            target_id: id.to_string(),
+            outcome: "success",
+            details: json!({}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Resolves a presented bearer token to a live token, recording its use (at most once a minute).
+pub async fn authenticate(app: &App, presented: &str) -> Result<Option<ApiToken>> {
+    if !presented.starts_with(PREFIX) || presented.len() > 200 {
+        return Ok(None);
+    }
+    let hash = PlainToken::from_presented(presented).hash();
+    let now = app.now();
+    let mut tx = app.db.read().await?;
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLS} FROM api_tokens WHERE token_hash = $1"));
+    let token: Option<ApiToken> = db_run!(&mut tx, c => sqlx::query_as(sql).bind(&hash).fetch_optional(c).await)?;
+    drop(tx);
+    let Some(token) = token else { return Ok(None) };
+    if token.revoked_at.is_some() || token.expires_at.is_some_and(|e| e <= now) {
+        return Ok(None);
+    }
+    if token.last_used_at.is_none_or(|t| now - t >= 60) {
+        let mut tx = app.db.begin().await?;
+        db_run!(&mut tx, c => sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2").bind(now).bind(token.id).execute(c).await.map(|r| r.rows_affected()))?;
+        tx.commit().await?;
+    }
+    Ok(Some(token))
+}

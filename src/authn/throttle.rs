@@ -1,0 +1,100 @@
+//! Sign-in throttling, recorded in the database so every instance sees the same counters.
+//!
+//! Failures are counted per username (whether or not it exists, so lockout reveals nothing) and
+//! per client IP. After `delay_after` failures on a username each further attempt must wait a
+//! doubling delay (1 s, 2 s, 4 s … up to `max_delay`); at `max_failures` the username is locked
+//! for `lockout`. An IP with `ip_max_failures` failures is blocked for the failure window.
+
+use crate::config::SigninConfig;
+use crate::db::Tx;
+use crate::db_run;
+
+/// The throttle key of a username.
+pub fn user_key(username: &str) -> String {
+    let u: String = username.trim().to_lowercase().chars().take(256).collect();
+    format!("user:{u}")
+}
+
+/// The throttle key of a client IP.
+pub fn ip_key(ip: &str) -> String {
+    format!("ip:{ip}")
+}
+
+/// Seconds until the first blocked key of `keys` opens again, if any is blocked.
+pub async fn blocked_for(tx: &mut Tx, keys: &[&str], now: i64) -> Result<Option<i64>, sqlx::Error> {
+    let mut worst = None;
+    for k in keys {
+        let until: Option<i64> = db_run!(tx, c => sqlx::query_scalar("SELECT blocked_until FROM signin_throttle WHERE key = $1").bind(*k).fetch_optional(c).await)?;
+        if let Some(u) = until.filter(|u| *u > now) {
+            worst = Some(worst.map_or(u - now, |w: i64| w.max(u - now)));
+        }
+    }
+    Ok(worst)
+}
+
+/// What a recorded failure led to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailureOutcome {
+    pub failures: i64,
+    /// The key was just locked out (not merely delayed).
+    pub locked: bool,
+}
+
+async fn bump(tx: &mut Tx, key: &str, now: i64, window: i64) -> Result<i64, sqlx::Error> {
+    db_run!(tx, c => sqlx::query_scalar(
+        "INSERT INTO signin_throttle (key, failures, window_start, blocked_until) VALUES ($1, 1, $2, 0) \
+         ON CONFLICT (key) DO UPDATE SET \
+           failures = CASE WHEN signin_throttle.window_start <= $3 THEN 1 ELSE signin_throttle.failures + 1 END, \
+           window_start = CASE WHEN signin_throttle.window_start <= $3 THEN $2 ELSE signin_throttle.window_start END \
+         RETURNING failures")
+        .bind(key).bind(now).bind(now - window).fetch_one(c).await)
+}
+
+async fn block(tx: &mut Tx, key: &str, until: i64) -> Result<(), sqlx::Error> {
+    db_run!(tx, c => sqlx::query("UPDATE signin_throttle SET blocked_until = $1 WHERE key = $2").bind(until).bind(key).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Records a failed attempt for a username and an IP.
+pub async fn record_failure(
+    tx: &mut Tx,
+    cfg: &SigninConfig,
+    user: &str,
+    ip: &str,
+    now: i64,
+) -> Result<FailureOutcome, sqlx::Error> {
+    let window = cfg.failure_window.secs();
+    let failures = bump(tx, user, now, window).await?;
+    let mut locked = false;
+    if failures >= i64::from(cfg.max_failures) {
+        block(tx, user, now + cfg.lockout.secs()).await?;
+        locked = failures == i64::from(cfg.max_failures);
+    } else if failures >= i64::from(cfg.delay_after) {
+        let step = u32::try_from(failures - i64::from(cfg.delay_after)).unwrap_or(u32::MAX).min(30);
+        let delay = (1i64 << step).min(cfg.max_delay.secs());
+        block(tx, user, now + delay).await?;
+    }
+    let ip_failures = bump(tx, ip, now, window).await?;
+    if ip_failures >= i64::from(cfg.ip_max_failures) {
+        block(tx, ip, now + window).await?;
+        locked |= ip_failures == i64::from(cfg.ip_max_failures);
+    }
+    Ok(FailureOutcome { failures, locked })
+}
+
+/// Clears a username's failures after a successful sign-in.
+pub async fn record_success(tx: &mut Tx, user: &str) -> Result<(), sqlx::Error> {
+    db_run!(tx, c => sqlx::query("DELETE FROM signin_throttle WHERE key = $1").bind(user).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Lifts a lockout on a username (an administrator's action).
+pub async fn clear(tx: &mut Tx, user: &str) -> Result<bool, sqlx::Error> {
+    db_run!(tx, c => sqlx::query("DELETE FROM signin_throttle WHERE key = $1").bind(user).execute(c).await.map(|r| r.rows_affected() > 0))
+}
+
+/// Forgets counters whose window and block have both passed.
+pub async fn delete_expired(tx: &mut Tx, now: i64, window: i64) -> Result<u64, sqlx::Error> {
+    db_run!(tx, c => sqlx::query("DELETE FROM signin_throttle WHERE window_start < $1 AND blocked_until < $2")
+        .bind(now - window).bind(now).execute(c).await.map(|r| r.rows_affected()))
+}

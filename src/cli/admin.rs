@@ -1,0 +1,539 @@
+//! `lanyard admin …`: token creation (direct database access, for automation and the first
+//! token), and an admin API client for users and groups with tables for people and `--json`
+//! for scripts.
+
+use super::{CmdResult, Failure};
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+use std::io::BufRead;
+use std::path::PathBuf;
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCmd {
+    /// Admin API tokens.
+    #[command(subcommand)]
+    Token(TokenCmd),
+    /// Users (through the admin API).
+    Users {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(subcommand)]
+        cmd: UsersCmd,
+    },
+    /// Groups and memberships (through the admin API).
+    Groups {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(subcommand)]
+        cmd: GroupsCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCmd {
+    /// Create a token directly in the database and print it (shown once).
+    Create {
+        name: String,
+        /// Lifetime, e.g. 30d or 12h (default: until revoked).
+        #[arg(long)]
+        expires_in: Option<crate::config::Dur>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// How to reach the admin API.
+#[derive(Debug, Args)]
+pub struct Conn {
+    /// Lanyard's URL (default: the configured public URL).
+    #[arg(long, env = "LANYARD_URL", global = true)]
+    url: Option<String>,
+    /// An admin API token (`lanyard admin token create`).
+    #[arg(long, env = "LANYARD_TOKEN", global = true, hide_env_values = true)]
+    token: Option<String>,
+    /// Print JSON instead of tables.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCmd {
+    /// List users.
+    List {
+        /// Username prefix.
+        #[arg(long)]
+        username: Option<String>,
+        /// Email prefix.
+        #[arg(long)]
+        email: Option<String>,
+        /// Page size.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        /// Follow `next` cursors to list every match.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Show a user (by id or username).
+    Get { user: String },
+    /// Create a user.
+    Create {
+        username: String,
+        #[arg(long, default_value = "")]
+        display_name: String,
+        #[arg(long, default_value = "")]
+        email: String,
+        /// Read an initial password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Do not require a password change at first sign-in.
+        #[arg(long)]
+        no_must_change: bool,
+        /// Create the user disabled.
+        #[arg(long)]
+        disabled: bool,
+    },
+    /// Change a user's fields.
+    Update {
+        user: String,
+        #[arg(long)]
+        username: Option<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Disable a user (ends their sessions).
+    Disable { user: String },
+    /// Enable a user.
+    Enable { user: String },
+    /// Delete a user.
+    Delete { user: String },
+    /// Set a user's password from standard input (ends their sessions).
+    SetPassword {
+        user: String,
+        /// Do not require a change at next sign-in.
+        #[arg(long)]
+        no_must_change: bool,
+    },
+    /// Lift a sign-in lockout.
+    Unlock { user: String },
+    /// List a user's sessions.
+    Sessions { user: String },
+    /// End every session of a user.
+    RevokeSessions { user: String },
+    /// List a user's groups.
+    Groups { user: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupsCmd {
+    /// List groups.
+    List {
+        /// Name prefix.
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// Show a group (by id or name).
+    Get { group: String },
+    /// Create a group.
+    Create {
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Rename or describe a group.
+    Update {
+        group: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Delete a group.
+    Delete { group: String },
+    /// List a group's members.
+    Members { group: String },
+    /// Add a user to a group.
+    AddMember { group: String, user: String },
+    /// Remove a user from a group.
+    RemoveMember { group: String, user: String },
+}
+
+pub async fn run(config_path: &Option<PathBuf>, cmd: AdminCmd) -> CmdResult {
+    match cmd {
+        AdminCmd::Token(TokenCmd::Create { name, expires_in, json }) => {
+            let config = super::load_config(config_path)?;
+            super::local::create_token(config, &name, expires_in, json).await
+        }
+        AdminCmd::Users { conn, cmd } => {
+            let client = Client::new(config_path, conn)?;
+            users(&client, cmd).await
+        }
+        AdminCmd::Groups { conn, cmd } => {
+            let client = Client::new(config_path, conn)?;
+            groups(&client, cmd).await
+        }
+    }
+}
+
+/// A small admin API client.
+pub struct Client {
+    base: String,
+    token: String,
+    json: bool,
+    http: reqwest::Client,
+}
+
+impl Client {
+    fn new(config_path: &Option<PathBuf>, conn: Conn) -> Result<Self, Failure> {
+        let base = match conn.url {
+            Some(u) => u,
+            None => super::load_config(config_path)?.public_base(),
+        };
+        let token = conn.token.ok_or_else(|| {
+            Failure::new(
+                4,
+                "no admin token: pass --token or set LANYARD_TOKEN (create one with `lanyard admin token create NAME`)",
+            )
+        })?;
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .map_err(|e| Failure::new(1, e.to_string()))?;
+        Ok(Self { base: base.trim_end_matches('/').to_string(), token, json: conn.json, http })
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, Failure> {
+        let url = format!("{}/api/v1{path}", self.base);
+        let mut req = self.http.request(method, &url).bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.map_err(|e| {
+            Failure::new(
+                5,
+                format!(
+                    "cannot reach Lanyard at {}: {e} (is `lanyard serve` running? set --url or LANYARD_URL)",
+                    self.base
+                ),
+            )
+        })?;
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        if status.is_success() {
+            return Ok(if text.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).unwrap_or(Value::String(text))
+            });
+        }
+        let message = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
+            .unwrap_or_else(|| format!("HTTP {status}"));
+        let code = match status.as_u16() {
+            401 | 403 => 4,
+            404 => 6,
+            409 => 3,
+            _ => 1,
+        };
+        Err(Failure::new(code, message))
+    }
+
+    async fn get(&self, path: &str) -> Result<Value, Failure> {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    async fn user_id(&self, user: &str) -> Result<String, Failure> {
+        if uuid::Uuid::parse_str(user).is_ok() {
+            return Ok(user.to_string());
+        }
+        let q = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("username", user)
+            .append_pair("limit", "1000")
+            .finish();
+        let list = self.get(&format!("/users?{q}")).await?;
+        find_by(&list, "username", user).ok_or_else(|| Failure::new(6, format!("no user named {user:?}")))
+    }
+
+    async fn group_id(&self, group: &str) -> Result<String, Failure> {
+        if uuid::Uuid::parse_str(group).is_ok() {
+            return Ok(group.to_string());
+        }
+        let q = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("name", group)
+            .append_pair("limit", "1000")
+            .finish();
+        let list = self.get(&format!("/groups?{q}")).await?;
+        find_by(&list, "name", group).ok_or_else(|| Failure::new(6, format!("no group named {group:?}")))
+    }
+}
+
+fn find_by(list: &Value, field: &str, wanted: &str) -> Option<String> {
+    list.get("items")?.as_array()?.iter().find_map(|item| {
+        let v = item.get(field)?.as_str()?;
+        v.eq_ignore_ascii_case(wanted).then(|| item.get("id")?.as_str().map(str::to_string)).flatten()
+    })
+}
+
+fn read_stdin_line(what: &str) -> Result<String, Failure> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Failure::new(1, format!("cannot read {what} from stdin: {e}")))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+/// Prints rows as an aligned table.
+fn table(headers: &[&str], rows: Vec<Vec<String>>) {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    println!("{}", line(headers.iter().map(|h| h.to_string()).collect()));
+    for r in rows {
+        println!("{}", line(r));
+    }
+}
+
+fn s(v: &Value, k: &str) -> String {
+    match v.get(k) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn print_users(items: &[Value]) {
+    table(
+        &["ID", "USERNAME", "NAME", "EMAIL", "STATUS"],
+        items
+            .iter()
+            .map(|u| vec![s(u, "id"), s(u, "username"), s(u, "display_name"), s(u, "email"), s(u, "status")])
+            .collect(),
+    );
+}
+
+fn print_groups(items: &[Value]) {
+    table(
+        &["ID", "NAME", "DESCRIPTION"],
+        items.iter().map(|g| vec![s(g, "id"), s(g, "name"), s(g, "description")]).collect(),
+    );
+}
+
+fn print_one(v: &Value) {
+    if let Some(obj) = v.as_object() {
+        let width = obj.keys().map(String::len).max().unwrap_or(0);
+        for (k, val) in obj {
+            let text = match val {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            println!("{k:<width$}  {text}");
+        }
+    }
+}
+
+fn items(v: &Value) -> Vec<Value> {
+    v.get("items").and_then(Value::as_array).cloned().unwrap_or_default()
+}
+
+async fn users(c: &Client, cmd: UsersCmd) -> CmdResult {
+    use reqwest::Method;
+    let out = |v: &Value, f: &dyn Fn(&Value)| {
+        if c.json { println!("{}", serde_json::to_string_pretty(v).unwrap_or_default()) } else { f(v) }
+    };
+    match cmd {
+        UsersCmd::List { username, email, limit, all } => {
+            let mut collected = Vec::new();
+            let mut next: Option<String> = None;
+            loop {
+                let mut q = url::form_urlencoded::Serializer::new(String::new());
+                q.append_pair("limit", &limit.to_string());
+                if let Some(u) = &username {
+                    q.append_pair("username", u);
+                }
+                if let Some(e) = &email {
+                    q.append_pair("email", e);
+                }
+                if let Some(n) = &next {
+                    q.append_pair("next", n);
+                }
+                let page = c.get(&format!("/users?{}", q.finish())).await?;
+                collected.extend(items(&page));
+                next = page.get("next").and_then(Value::as_str).map(str::to_string);
+                if !all || next.is_none() {
+                    break;
+                }
+            }
+            let v = json!({"items": collected, "next": next});
+            out(&v, &|v| print_users(&items(v)));
+        }
+        UsersCmd::Get { user } => {
+            let id = c.user_id(&user).await?;
+            out(&c.get(&format!("/users/{id}")).await?, &print_one);
+        }
+        UsersCmd::Create { username, display_name, email, password_stdin, no_must_change, disabled } => {
+            let password = if password_stdin { Some(read_stdin_line("the password")?) } else { None };
+            let body = json!({
+                "username": username, "display_name": display_name, "email": email, "password": password,
+                "must_change_password": password.is_some() && !no_must_change,
+                "status": if disabled { "disabled" } else { "active" },
+            });
+            out(&c.call(Method::POST, "/users", Some(body)).await?, &print_one);
+        }
+        UsersCmd::Update { user, username, display_name, email } => {
+            let id = c.user_id(&user).await?;
+            let body = json!({"username": username, "display_name": display_name, "email": email});
+            let body = Value::Object(
+                body.as_object().cloned().unwrap_or_default().into_iter().filter(|(_, v)| !v.is_null()).collect(),
+            );
+            out(&c.call(Method::PATCH, &format!("/users/{id}"), Some(body)).await?, &print_one);
+        }
+        UsersCmd::Disable { user } => {
+            let id = c.user_id(&user).await?;
+            out(
+                &c.call(Method::PATCH, &format!("/users/{id}"), Some(json!({"status": "disabled"}))).await?,
+                &print_one,
+            );
+        }
+        UsersCmd::Enable { user } => {
+            let id = c.user_id(&user).await?;
+            out(&c.call(Method::PATCH, &format!("/users/{id}"), Some(json!({"status": "active"}))).await?, &print_one);
+        }
+        UsersCmd::Delete { user } => {
+            let id = c.user_id(&user).await?;
+            c.call(Method::DELETE, &format!("/users/{id}"), None).await?;
+            if !c.json {
+                println!("deleted user {user}");
+            }
+        }
+        UsersCmd::SetPassword { user, no_must_change } => {
+            let id = c.user_id(&user).await?;
+            let password = read_stdin_line("the password")?;
+            c.call(
+                Method::POST,
+                &format!("/users/{id}/password"),
+                Some(json!({"password": password, "must_change_password": !no_must_change})),
+            )
+            .await?;
+            if !c.json {
+                println!("password set for {user}; their sessions have ended");
+            }
+        }
+        UsersCmd::Unlock { user } => {
+            let id = c.user_id(&user).await?;
+            c.call(Method::POST, &format!("/users/{id}/unlock"), None).await?;
+            if !c.json {
+                println!("sign-in lockout lifted for {user}");
+            }
+        }
+        UsersCmd::Sessions { user } => {
+            let id = c.user_id(&user).await?;
+            out(&c.get(&format!("/users/{id}/sessions")).await?, &|v| {
+                table(
+                    &["ID", "CREATED", "LAST SEEN", "IP", "USER AGENT"],
+                    items(v)
+                        .iter()
+                        .map(|x| {
+                            vec![s(x, "id"), s(x, "created_at"), s(x, "last_seen_at"), s(x, "ip"), s(x, "user_agent")]
+                        })
+                        .collect(),
+                )
+            });
+        }
+        UsersCmd::RevokeSessions { user } => {
+            let id = c.user_id(&user).await?;
+            c.call(Method::DELETE, &format!("/users/{id}/sessions"), None).await?;
+            if !c.json {
+                println!("all sessions of {user} have ended");
+            }
+        }
+        UsersCmd::Groups { user } => {
+            let id = c.user_id(&user).await?;
+            out(&c.get(&format!("/users/{id}/groups")).await?, &|v| print_groups(&items(v)));
+        }
+    }
+    Ok(())
+}
+
+async fn groups(c: &Client, cmd: GroupsCmd) -> CmdResult {
+    use reqwest::Method;
+    let out = |v: &Value, f: &dyn Fn(&Value)| {
+        if c.json { println!("{}", serde_json::to_string_pretty(v).unwrap_or_default()) } else { f(v) }
+    };
+    match cmd {
+        GroupsCmd::List { name, limit } => {
+            let mut q = url::form_urlencoded::Serializer::new(String::new());
+            q.append_pair("limit", &limit.to_string());
+            if let Some(n) = &name {
+                q.append_pair("name", n);
+            }
+            out(&c.get(&format!("/groups?{}", q.finish())).await?, &|v| print_groups(&items(v)));
+        }
+        GroupsCmd::Get { group } => {
+            let id = c.group_id(&group).await?;
+            out(&c.get(&format!("/groups/{id}")).await?, &print_one);
+        }
+        GroupsCmd::Create { name, description } => {
+            out(
+                &c.call(Method::POST, "/groups", Some(json!({"name": name, "description": description}))).await?,
+                &print_one,
+            );
+        }
+        GroupsCmd::Update { group, name, description } => {
+            let id = c.group_id(&group).await?;
+            let mut body = serde_json::Map::new();
+            if let Some(n) = name {
+                body.insert("name".into(), Value::String(n));
+            }
+            if let Some(d) = description {
+                body.insert("description".into(), Value::String(d));
+            }
+            out(&c.call(Method::PATCH, &format!("/groups/{id}"), Some(Value::Object(body))).await?, &print_one);
+        }
+        GroupsCmd::Delete { group } => {
+            let id = c.group_id(&group).await?;
+            c.call(Method::DELETE, &format!("/groups/{id}"), None).await?;
+            if !c.json {
+                println!("deleted group {group}");
+            }
+        }
+        GroupsCmd::Members { group } => {
+            let id = c.group_id(&group).await?;
+            out(&c.get(&format!("/groups/{id}/members?limit=1000")).await?, &|v| print_users(&items(v)));
+        }
+        GroupsCmd::AddMember { group, user } => {
+            let gid = c.group_id(&group).await?;
+            let uid = c.user_id(&user).await?;
+            c.call(Method::PUT, &format!("/groups/{gid}/members/{uid}"), None).await?;
+            if !c.json {
+                println!("{user} is a member of {group}");
+            }
+        }
+        GroupsCmd::RemoveMember { group, user } => {
+            let gid = c.group_id(&group).await?;
+            let uid = c.user_id(&user).await?;
+            c.call(Method::DELETE, &format!("/groups/{gid}/members/{uid}"), None).await?;
+            if !c.json {
+                println!("{user} is no longer a member of {group}");
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,29 @@
+//! Background jobs. Each is idempotent, so running it on every instance at once is harmless.
+
+use crate::app::App;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Starts the periodic clean-up of expired sessions and stale throttle counters.
+pub fn spawn(app: Arc<App>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            if let Err(e) = clean_up(&app).await {
+                tracing::warn!(error = %e, "clean-up job failed; will retry");
+            }
+        }
+    });
+}
+
+/// Deletes expired sessions and sign-in counters whose window has passed.
+pub async fn clean_up(app: &App) -> Result<(u64, u64), sqlx::Error> {
+    let now = app.now();
+    let mut tx = app.db.begin().await?;
+    let sessions = crate::authn::sessions::delete_expired(&mut tx, now, app.config.session.idle_timeout.secs()).await?;
+    let window = app.config.signin.failure_window.secs().max(app.config.signin.lockout.secs());
+    let counters = crate::authn::throttle::delete_expired(&mut tx, now, window).await?;
+    tx.commit().await?;
+    Ok((sessions, counters))
+}

@@ -1,0 +1,113 @@
+//! Sign-in and sign-out pages.
+
+use super::{Layout, PortalForm, csrf_of, is_local_path, origin_of, render, see_other};
+use crate::app::AppState;
+use crate::authn::AuthError;
+use crate::authn::sessions::{AUTH_KEY, AuthState};
+use askama::Template;
+use axum::Router;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/signin", get(show_signin).post(submit_signin)).route("/signout", post(sign_out))
+}
+
+#[derive(Template)]
+#[template(path = "portal/signin.html")]
+struct SigninPage {
+    layout: Layout,
+    username: String,
+    next: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SigninQuery {
+    next: Option<String>,
+    notice: Option<String>,
+}
+
+fn safe_next(next: Option<&str>) -> String {
+    next.filter(|n| is_local_path(n)).unwrap_or("/").to_string()
+}
+
+async fn show_signin(
+    State(app): State<AppState>,
+    session: Session,
+    Query(q): Query<SigninQuery>,
+    req: Request,
+) -> Response {
+    let (mut parts, _) = req.into_parts();
+    if let Ok(Some(_)) = session.get::<AuthState>(AUTH_KEY).await
+        && super::CurrentUser::from_request_parts(&mut parts, &app).await.is_ok()
+    {
+        return see_other(&safe_next(q.next.as_deref()));
+    }
+    let layout = Layout::new("Sign in", None, &csrf_of(&parts)).with_notice(q.notice.as_deref());
+    render(&SigninPage { layout, username: String::new(), next: safe_next(q.next.as_deref()) })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SigninForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+async fn submit_signin(State(app): State<AppState>, session: Session, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let origin = origin_of(&app, &parts);
+    let csrf = csrf_of(&parts);
+    let PortalForm(form) = match PortalForm::<SigninForm>::from_request(Request::from_parts(parts, body), &()).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let next = safe_next(form.next.as_deref());
+    match crate::authn::service::sign_in(&app, &form.username, &form.password, &origin).await {
+        Ok(signed_in) => {
+            // A fresh session id at sign-in defeats session fixation.
+            if session.cycle_id().await.is_err() || session.insert(AUTH_KEY, &signed_in.state).await.is_err() {
+                return super::error_page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "The session could not be saved.",
+                    &origin.request_id,
+                );
+            }
+            if signed_in.state.must_change_password { see_other("/profile/password") } else { see_other(&next) }
+        }
+        Err(e) => {
+            let status = match &e {
+                AuthError::InvalidCredentials | AuthError::Disabled => StatusCode::UNAUTHORIZED,
+                AuthError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+                AuthError::Other(inner) => inner.status(),
+            };
+            let message = match &e {
+                AuthError::Other(inner) => inner.public_message(),
+                other => other.to_string(),
+            };
+            let layout = Layout::new("Sign in", None, &csrf).with_error(Some(message));
+            let mut resp = render(&SigninPage { layout, username: form.username.chars().take(256).collect(), next });
+            *resp.status_mut() = status;
+            resp
+        }
+    }
+}
+
+async fn sign_out(State(app): State<AppState>, session: Session, req: Request) -> Response {
+    let (parts, _) = req.into_parts();
+    let origin = origin_of(&app, &parts);
+    if let Ok(Some(state)) = session.get::<AuthState>(AUTH_KEY).await
+        && let Err(e) = crate::authn::service::record_sign_out(&app, &state, &origin).await
+    {
+        return super::PageError(e, origin.request_id).into_response();
+    }
+    let _ = session.flush().await;
+    see_other("/signin?notice=signed_out")
+}
