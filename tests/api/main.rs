@@ -1,0 +1,12 @@
+//! Integration tests: the real server over HTTP on a random port, on SQLite by default and on
+//! PostgreSQL when LANYARD_TEST_DATABASE_URL is set (the CI runs both).
+
+mod admin_api;
+mod audit_log;
+mod cli;
+mod crypto;
+mod helpers;
+mod instances;
+mod operations;
+mod sessions;
+mod signin;
