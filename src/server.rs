@@ -136,7 +136,8 @@ pub fn router(state: AppState) -> Router {
 /// Gives the body-limit layer's bare 413 the API's JSON error shape.
 async fn limit_to_json(req: Request, next: Next) -> Response {
     let resp = next.run(req).await;
-    let is_json = resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let is_json =
+        resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
     if resp.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
         return crate::api::error::json_error(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -286,6 +286,35 @@ pub async fn revoke_all_sessions(app: &App, actor: &Actor, origin: &Origin, user
     Ok(n)
 }
 
+/// Ends every session of `user` except the one whose stored key is `keep_hash` (the caller's).
+pub async fn revoke_other_sessions(
+    app: &App,
+    actor: &Actor,
+    origin: &Origin,
+    user: Uuid,
+    keep_hash: &str,
+) -> Result<u64, Error> {
+    let now = app.now();
+    let mut tx = app.db.begin().await?;
+    let n = sessions::revoke_others_in(&mut tx, user, keep_hash).await?;
+    audit::record(
+        &mut tx,
+        now,
+        origin,
+        audit::Event {
+            actor,
+            action: "session.revoke_others",
+            target_kind: "user",
+            target_id: user.to_string(),
+            outcome: "success",
+            details: json!({"sessions_revoked": n}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
 /// Lifts a sign-in lockout on a user (administrator's action).
 pub async fn unlock(app: &App, actor: &Actor, origin: &Origin, user: Uuid) -> Result<bool, Error> {
     let now = app.now();

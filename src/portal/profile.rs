@@ -161,27 +161,8 @@ async fn revoke_session(State(app): State<AppState>, me: CurrentUser, Path(id): 
 
 async fn revoke_others(State(app): State<AppState>, me: CurrentUser) -> Response {
     let keep = current_hash(&me);
-    let result: Result<u64, Error> = async {
-        let mut tx = app.db.begin().await?;
-        let n = sessions::revoke_others_in(&mut tx, me.user.id, &keep).await?;
-        crate::audit::record(
-            &mut tx,
-            app.now(),
-            &me.origin,
-            crate::audit::Event {
-                actor: &crate::audit::Actor::user(me.user.id, &me.user.username),
-                action: "session.revoke_others",
-                target_kind: "user",
-                target_id: me.user.id.to_string(),
-                outcome: "success",
-                details: serde_json::json!({"sessions_revoked": n}),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(n)
-    }
-    .await;
+    let actor = crate::audit::Actor::user(me.user.id, &me.user.username);
+    let result = crate::authn::service::revoke_other_sessions(&app, &actor, &me.origin, me.user.id, &keep).await;
     match result {
         Ok(_) => see_other("/profile?notice=sessions_revoked"),
         Err(e) => me.fail(e).into_response(),
