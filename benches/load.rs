@@ -125,6 +125,27 @@ async fn main() {
     for _ in 0..2 {
         sign_in(&base).await;
     }
+    // Sequential: one raw verification at a time vs one HTTP sign-in (the POST) at a time.
+    let rounds = 40;
+    let mut raw = Vec::new();
+    for _ in 0..rounds {
+        let start = Instant::now();
+        assert!(hasher.verify(PASSWORD.into(), Some(phc.clone())).await.expect("verify").matches);
+        raw.push(start.elapsed());
+    }
+    let mut http_lat = Vec::new();
+    for _ in 0..rounds {
+        http_lat.push(sign_in(&base).await);
+    }
+    raw.sort();
+    http_lat.sort();
+    let (r50, h50) = (percentile(&raw, 0.5).as_secs_f64() * 1000.0, percentile(&http_lat, 0.5).as_secs_f64() * 1000.0);
+    println!(
+        "one at a time: raw verify p50 {r50:.2} ms; HTTP sign-in POST p50 {h50:.2} ms (p99 {:.2} ms); Lanyard adds {:.2} ms = {:.1}% over the hash",
+        percentile(&http_lat, 0.99).as_secs_f64() * 1000.0,
+        h50 - r50,
+        (h50 / r50 - 1.0) * 100.0
+    );
     let n = 60;
     let concurrency = cores * 2;
     let start = Instant::now();

@@ -41,6 +41,7 @@ impl App {
             config.signin.max_concurrent_hashes as usize,
             config.signin.max_queued_hashes as usize,
         )?;
+        hasher.warm_up().await?;
         let passwords = PasswordPolicy::new(config.password.min_length as usize);
         Ok(App { config, db, clock, sealer, hasher, passwords, csrf_key })
     }

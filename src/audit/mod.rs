@@ -105,6 +105,32 @@ impl Record {
     }
 }
 
+impl<'a> Event<'a> {
+    /// A successful event with no details; add them with [`Event::details`].
+    pub fn new(actor: &'a Actor, action: &'a str, target_kind: &'a str, target_id: impl ToString) -> Self {
+        Self {
+            actor,
+            action,
+            target_kind,
+            target_id: target_id.to_string(),
+            outcome: "success",
+            details: serde_json::json!({}),
+        }
+    }
+
+    /// Attaches details (reason, before/after…).
+    pub fn details(mut self, details: serde_json::Value) -> Self {
+        self.details = details;
+        self
+    }
+
+    /// Marks the event as a failure.
+    pub fn failed(mut self) -> Self {
+        self.outcome = "failure";
+        self
+    }
+}
+
 /// Appends `event` to the chain inside `tx`.
 pub async fn record(tx: &mut Tx, now: i64, origin: &Origin, event: Event<'_>) -> Result<i64, sqlx::Error> {
     let (seq, prev): (i64, String) = db_run!(tx, c => sqlx::query_as("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash").fetch_one(c).await)?;

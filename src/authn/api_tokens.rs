@@ -81,14 +81,8 @@ pub async fn create(
         &mut tx,
         now,
         origin,
-        audit::Event {
-            actor,
-            action: "token.create",
-            target_kind: "api_token",
-            target_id: id.to_string(),
-            outcome: "success",
-            details: json!({"name": token.name, "expires_at": token.expires_at}),
-        },
+        audit::Event::new(actor, "token.create", "api_token", id.to_string())
+            .details(json!({"name": token.name, "expires_at": token.expires_at})),
     )
     .await?;
     tx.commit().await?;
@@ -111,20 +105,7 @@ pub async fn revoke(app: &App, actor: &Actor, origin: &Origin, id: Uuid) -> Resu
     if n == 0 {
         return Err(Error::NotFound("token"));
     }
-    audit::record(
-        &mut tx,
-        now,
-        origin,
-        audit::Event {
-            actor,
-            action: "token.revoke",
-            target_kind: "api_token",
-            target_id: id.to_string(),
-            outcome: "success",
-            details: json!({}),
-        },
-    )
-    .await?;
+    audit::record(&mut tx, now, origin, audit::Event::new(actor, "token.revoke", "api_token", id.to_string())).await?;
     tx.commit().await?;
     Ok(())
 }

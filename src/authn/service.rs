@@ -46,13 +46,13 @@ pub async fn sign_in(app: &App, username: &str, password: &str, origin: &Origin)
     let now = app.now();
     {
         let mut tx = app.db.read().await?;
-        if let Some(wait) = throttle::blocked_for(&mut tx, &[&user_key, &ip_key], now).await? {
+        if let Some(wait) = throttle::blocked_for(&mut tx, &user_key, &ip_key, now).await? {
             metrics::counter!("lanyard_signins_total", "outcome" => "throttled").increment(1);
             return Err(AuthError::Throttled(wait.max(1)));
         }
     }
-    let password: String = password.chars().take(super::password::MAX_LENGTH + 1).collect();
     let user = if claimed.is_empty() { None } else { directory::service::find_user_by_username(app, &claimed).await? };
+    let password: String = password.chars().take(super::password::MAX_LENGTH + 1).collect();
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     let verified = app.hasher.verify(password.clone(), stored.clone()).await.map_err(Error::from)?;
     let now = app.now();
@@ -74,14 +74,14 @@ pub async fn sign_in(app: &App, username: &str, password: &str, origin: &Origin)
             &mut tx,
             now,
             origin,
-            audit::Event {
-                actor: &actor,
-                action: "signin.failure",
-                target_kind: "user",
-                target_id: user.as_ref().map(|u| u.id.to_string()).unwrap_or_default(),
-                outcome: "failure",
-                details: json!({"reason": reason, "username": claimed, "failures": outcome.failures}),
-            },
+            audit::Event::new(
+                &actor,
+                "signin.failure",
+                "user",
+                user.as_ref().map(|u| u.id.to_string()).unwrap_or_default(),
+            )
+            .details(json!({"reason": reason, "username": claimed, "failures": outcome.failures}))
+            .failed(),
         )
         .await?;
         if outcome.locked {
@@ -89,14 +89,14 @@ pub async fn sign_in(app: &App, username: &str, password: &str, origin: &Origin)
                 &mut tx,
                 now,
                 origin,
-                audit::Event {
-                    actor: &actor,
-                    action: "signin.lockout",
-                    target_kind: "user",
-                    target_id: user.as_ref().map(|u| u.id.to_string()).unwrap_or_default(),
-                    outcome: "failure",
-                    details: json!({"username": claimed, "lockout_seconds": app.config.signin.lockout.secs()}),
-                },
+                audit::Event::new(
+                    &actor,
+                    "signin.lockout",
+                    "user",
+                    user.as_ref().map(|u| u.id.to_string()).unwrap_or_default(),
+                )
+                .details(json!({"username": claimed, "lockout_seconds": app.config.signin.lockout.secs()}))
+                .failed(),
             )
             .await?;
         }
@@ -110,14 +110,8 @@ pub async fn sign_in(app: &App, username: &str, password: &str, origin: &Origin)
         &mut tx,
         now,
         origin,
-        audit::Event {
-            actor: &actor,
-            action: "signin.success",
-            target_kind: "user",
-            target_id: user.id.to_string(),
-            outcome: "success",
-            details: json!({"amr": ["pwd"], "user_agent": origin.user_agent}),
-        },
+        audit::Event::new(&actor, "signin.success", "user", user.id.to_string())
+            .details(json!({"amr": ["pwd"], "user_agent": origin.user_agent})),
     )
     .await?;
     tx.commit().await?;
@@ -157,7 +151,7 @@ pub async fn change_password(
     let ip_key = throttle::ip_key(&origin.ip);
     {
         let mut tx = app.db.read().await?;
-        if let Some(wait) = throttle::blocked_for(&mut tx, &[&user_key, &ip_key], app.now()).await? {
+        if let Some(wait) = throttle::blocked_for(&mut tx, &user_key, &ip_key, app.now()).await? {
             return Err(AuthError::Throttled(wait.max(1)));
         }
     }
@@ -175,14 +169,9 @@ pub async fn change_password(
             &mut tx,
             now,
             origin,
-            audit::Event {
-                actor: &actor,
-                action: "password.change",
-                target_kind: "user",
-                target_id: user.id.to_string(),
-                outcome: "failure",
-                details: json!({"reason": "wrong_current_password"}),
-            },
+            audit::Event::new(&actor, "password.change", "user", user.id.to_string())
+                .details(json!({"reason": "wrong_current_password"}))
+                .failed(),
         )
         .await?;
         tx.commit().await?;
@@ -201,14 +190,8 @@ pub async fn change_password(
         &mut tx,
         now,
         origin,
-        audit::Event {
-            actor: &actor,
-            action: "password.change",
-            target_kind: "user",
-            target_id: user.id.to_string(),
-            outcome: "success",
-            details: json!({"other_sessions_ended": ended}),
-        },
+        audit::Event::new(&actor, "password.change", "user", user.id.to_string())
+            .details(json!({"other_sessions_ended": ended})),
     )
     .await?;
     tx.commit().await?;
@@ -223,14 +206,7 @@ pub async fn record_sign_out(app: &App, state: &AuthState, origin: &Origin) -> R
         &mut tx,
         now,
         origin,
-        audit::Event {
-            actor: &Actor::user(state.user_id, &state.username),
-            action: "signout",
-            target_kind: "user",
-            target_id: state.user_id.to_string(),
-            outcome: "success",
-            details: json!({}),
-        },
+        audit::Event::new(&Actor::user(state.user_id, &state.username), "signout", "user", state.user_id.to_string()),
     )
     .await?;
     tx.commit().await?;
@@ -248,14 +224,7 @@ pub async fn revoke_session(app: &App, actor: &Actor, origin: &Origin, user: Uui
         &mut tx,
         now,
         origin,
-        audit::Event {
-            actor,
-            action: "session.revoke",
-            target_kind: "user",
-            target_id: user.to_string(),
-            outcome: "success",
-            details: json!({"session": session}),
-        },
+        audit::Event::new(actor, "session.revoke", "user", user.to_string()).details(json!({"session": session})),
     )
     .await?;
     tx.commit().await?;
@@ -272,14 +241,8 @@ pub async fn revoke_all_sessions(app: &App, actor: &Actor, origin: &Origin, user
         &mut tx,
         now,
         origin,
-        audit::Event {
-            actor,
-            action: "session.revoke_all",
-            target_kind: "user",
-            target_id: user.to_string(),
-            outcome: "success",
-            details: json!({"sessions_revoked": n}),
-        },
+        audit::Event::new(actor, "session.revoke_all", "user", user.to_string())
+            .details(json!({"sessions_revoked": n})),
     )
     .await?;
     tx.commit().await?;
@@ -301,14 +264,8 @@ pub async fn revoke_other_sessions(
         &mut tx,
         now,
         origin,
-        audit::Event {
-            actor,
-            action: "session.revoke_others",
-            target_kind: "user",
-            target_id: user.to_string(),
-            outcome: "success",
-            details: json!({"sessions_revoked": n}),
-        },
+        audit::Event::new(actor, "session.revoke_others", "user", user.to_string())
+            .details(json!({"sessions_revoked": n})),
     )
     .await?;
     tx.commit().await?;
@@ -325,14 +282,7 @@ pub async fn unlock(app: &App, actor: &Actor, origin: &Origin, user: Uuid) -> Re
         &mut tx,
         now,
         origin,
-        audit::Event {
-            actor,
-            action: "user.unlock",
-            target_kind: "user",
-            target_id: user.to_string(),
-            outcome: "success",
-            details: json!({"was_throttled": cleared}),
-        },
+        audit::Event::new(actor, "user.unlock", "user", user.to_string()).details(json!({"was_throttled": cleared})),
     )
     .await?;
     tx.commit().await?;

@@ -20,16 +20,11 @@ pub fn ip_key(ip: &str) -> String {
     format!("ip:{ip}")
 }
 
-/// Seconds until the first blocked key of `keys` opens again, if any is blocked.
-pub async fn blocked_for(tx: &mut Tx, keys: &[&str], now: i64) -> Result<Option<i64>, sqlx::Error> {
-    let mut worst = None;
-    for k in keys {
-        let until: Option<i64> = db_run!(tx, c => sqlx::query_scalar("SELECT blocked_until FROM signin_throttle WHERE key = $1").bind(*k).fetch_optional(c).await)?;
-        if let Some(u) = until.filter(|u| *u > now) {
-            worst = Some(worst.map_or(u - now, |w: i64| w.max(u - now)));
-        }
-    }
-    Ok(worst)
+/// Seconds until both the username and the IP may try again, if either is blocked.
+pub async fn blocked_for(tx: &mut Tx, user: &str, ip: &str, now: i64) -> Result<Option<i64>, sqlx::Error> {
+    let until: Option<i64> = db_run!(tx, c => sqlx::query_scalar("SELECT MAX(blocked_until) FROM signin_throttle WHERE key = $1 OR key = $2")
+        .bind(user).bind(ip).fetch_one(c).await)?;
+    Ok(until.filter(|u| *u > now).map(|u| u - now))
 }
 
 /// What a recorded failure led to.

@@ -81,14 +81,7 @@ async fn record(app: &App, action: &str, target: &str, details: serde_json::Valu
         &mut tx,
         app.now(),
         &Origin::default(),
-        audit::Event {
-            actor: &Actor::cli(action),
-            action,
-            target_kind: "key",
-            target_id: target.to_string(),
-            outcome: "success",
-            details,
-        },
+        audit::Event::new(&Actor::cli(action), action, "key", target.to_string()).details(details),
     )
     .await
     .map_err(crate::error::Error::from)?;

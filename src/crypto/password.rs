@@ -130,6 +130,11 @@ impl PasswordHasher {
         }
     }
 
+    /// Computes the dummy hash now, so the first unknown-user sign-in is not slower than others.
+    pub async fn warm_up(&self) -> Result<(), HashError> {
+        self.dummy_hash().await.map(|_| ())
+    }
+
     async fn dummy_hash(&self) -> Result<String, HashError> {
         self.dummy
             .get_or_try_init(|| async {

@@ -92,14 +92,8 @@ pub async fn create_user(app: &App, ctx: &Ctx, input: NewUser) -> Result<User> {
         &mut tx,
         now,
         &ctx.origin,
-        audit::Event {
-            actor: &ctx.actor,
-            action: "user.create",
-            target_kind: "user",
-            target_id: id.to_string(),
-            outcome: "success",
-            details: json!({"after": user_json(&user), "password_set": hash.is_some()}),
-        },
+        audit::Event::new(&ctx.actor, "user.create", "user", id.to_string())
+            .details(json!({"after": user_json(&user), "password_set": hash.is_some()})),
     )
     .await?;
     tx.commit().await?;
@@ -186,14 +180,8 @@ pub async fn update_user(app: &App, ctx: &Ctx, id: Uuid, patch: UserPatch) -> Re
         &mut tx,
         now,
         &ctx.origin,
-        audit::Event {
-            actor: &ctx.actor,
-            action: "user.update",
-            target_kind: "user",
-            target_id: id.to_string(),
-            outcome: "success",
-            details: json!({"before": user_json(&before), "after": user_json(&after), "sessions_revoked": revoked}),
-        },
+        audit::Event::new(&ctx.actor, "user.update", "user", id.to_string())
+            .details(json!({"before": user_json(&before), "after": user_json(&after), "sessions_revoked": revoked})),
     )
     .await?;
     tx.commit().await?;
@@ -211,14 +199,8 @@ pub async fn delete_user(app: &App, ctx: &Ctx, id: Uuid) -> Result<()> {
         &mut tx,
         now,
         &ctx.origin,
-        audit::Event {
-            actor: &ctx.actor,
-            action: "user.delete",
-            target_kind: "user",
-            target_id: id.to_string(),
-            outcome: "success",
-            details: json!({"before": user_json(&before)}),
-        },
+        audit::Event::new(&ctx.actor, "user.delete", "user", id.to_string())
+            .details(json!({"before": user_json(&before)})),
     )
     .await?;
     tx.commit().await?;
@@ -239,14 +221,8 @@ pub async fn set_password(app: &App, ctx: &Ctx, id: Uuid, password: &str, must_c
         &mut tx,
         now,
         &ctx.origin,
-        audit::Event {
-            actor: &ctx.actor,
-            action: "user.password_reset",
-            target_kind: "user",
-            target_id: id.to_string(),
-            outcome: "success",
-            details: json!({"must_change_password": must_change, "sessions_revoked": revoked}),
-        },
+        audit::Event::new(&ctx.actor, "user.password_reset", "user", id.to_string())
+            .details(json!({"must_change_password": must_change, "sessions_revoked": revoked})),
     )
     .await?;
     tx.commit().await?;
@@ -274,14 +250,8 @@ pub async fn create_group(app: &App, ctx: &Ctx, name: &str, description: &str) -
         &mut tx,
         now,
         &ctx.origin,
-        audit::Event {
-            actor: &ctx.actor,
-            action: "group.create",
-            target_kind: "group",
-            target_id: id.to_string(),
-            outcome: "success",
-            details: json!({"after": group_json(&group)}),
-        },
+        audit::Event::new(&ctx.actor, "group.create", "group", id.to_string())
+            .details(json!({"after": group_json(&group)})),
     )
     .await?;
     tx.commit().await?;
@@ -335,14 +305,8 @@ pub async fn update_group(
         &mut tx,
         now,
         &ctx.origin,
-        audit::Event {
-            actor: &ctx.actor,
-            action: "group.update",
-            target_kind: "group",
-            target_id: id.to_string(),
-            outcome: "success",
-            details: json!({"before": group_json(&before), "after": group_json(&after)}),
-        },
+        audit::Event::new(&ctx.actor, "group.update", "group", id.to_string())
+            .details(json!({"before": group_json(&before), "after": group_json(&after)})),
     )
     .await?;
     tx.commit().await?;
@@ -362,14 +326,8 @@ pub async fn delete_group(app: &App, ctx: &Ctx, id: Uuid) -> Result<()> {
         &mut tx,
         now,
         &ctx.origin,
-        audit::Event {
-            actor: &ctx.actor,
-            action: "group.delete",
-            target_kind: "group",
-            target_id: id.to_string(),
-            outcome: "success",
-            details: json!({"before": group_json(&before), "members": members}),
-        },
+        audit::Event::new(&ctx.actor, "group.delete", "group", id.to_string())
+            .details(json!({"before": group_json(&before), "members": members})),
     )
     .await?;
     tx.commit().await?;
@@ -388,14 +346,8 @@ pub async fn add_member(app: &App, ctx: &Ctx, group: Uuid, user: Uuid) -> Result
             &mut tx,
             now,
             &ctx.origin,
-            audit::Event {
-                actor: &ctx.actor,
-                action: "group.member_add",
-                target_kind: "group",
-                target_id: group.to_string(),
-                outcome: "success",
-                details: json!({"group": g.name, "user_id": u.id, "username": u.username}),
-            },
+            audit::Event::new(&ctx.actor, "group.member_add", "group", group.to_string())
+                .details(json!({"group": g.name, "user_id": u.id, "username": u.username})),
         )
         .await?;
     }
@@ -417,14 +369,8 @@ pub async fn remove_member(app: &App, ctx: &Ctx, group: Uuid, user: Uuid) -> Res
         &mut tx,
         now,
         &ctx.origin,
-        audit::Event {
-            actor: &ctx.actor,
-            action: "group.member_remove",
-            target_kind: "group",
-            target_id: group.to_string(),
-            outcome: "success",
-            details: json!({"group": g.name, "user_id": user}),
-        },
+        audit::Event::new(&ctx.actor, "group.member_remove", "group", group.to_string())
+            .details(json!({"group": g.name, "user_id": user})),
     )
     .await?;
     tx.commit().await?;

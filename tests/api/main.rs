@@ -8,5 +8,6 @@ mod crypto;
 mod helpers;
 mod instances;
 mod operations;
+mod robustness;
 mod sessions;
 mod signin;

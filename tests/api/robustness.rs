@@ -1,0 +1,71 @@
+//! Property test: no request content, however malformed, makes the server answer 5xx.
+
+use crate::helpers::*;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+
+#[test]
+fn no_request_content_produces_a_server_error() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let (t, token, csrf_client, csrf) = rt.block_on(async {
+        let t = spawn_app().await;
+        let token = t.token().await;
+        let c = client();
+        let csrf = t.csrf(&c, "/signin").await;
+        (t, token, c, csrf)
+    });
+    let http = reqwest::Client::new();
+    let text = "\\PC{0,120}";
+    let fields = (text, text, text, text, text);
+    let strategy = (0u8..8, text, "[ -~]{0,80}", fields);
+    let mut runner = TestRunner::new(Config { cases: 160, failure_persistence: None, ..Config::default() });
+    let result = runner.run(&strategy, |(kind, raw, query, (username, email, password, status, display))| {
+        let structured = serde_json::json!({
+            "username": username, "email": email, "password": password, "status": status, "display_name": display,
+        })
+        .to_string();
+        let status = rt.block_on(async {
+            let id = uuid::Uuid::now_v7();
+            let req = match kind {
+                0 => http.post(t.url("/api/v1/users")).header("content-type", "application/json").body(raw.clone()),
+                1 => http
+                    .post(t.url("/api/v1/users"))
+                    .header("content-type", "application/json")
+                    .body(structured.clone()),
+                2 => http
+                    .patch(t.url(&format!("/api/v1/users/{id}")))
+                    .header("content-type", "application/json")
+                    .body(structured.clone()),
+                3 => http.get(t.url(&format!("/api/v1/users?{query}"))),
+                4 => http.get(t.url(&format!("/api/v1/audit?{query}"))),
+                5 => http.post(t.url("/api/v1/groups")).header("content-type", "application/json").body(raw.clone()),
+                6 => {
+                    let form = serde_urlencoded::to_string([
+                        ("username", username.as_str()),
+                        ("password", password.as_str()),
+                        ("csrf_token", csrf.as_str()),
+                    ])
+                    .unwrap_or_default();
+                    return csrf_client
+                        .post(t.url("/signin"))
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .body(form)
+                        .send()
+                        .await
+                        .map(|r| r.status().as_u16())
+                        .unwrap_or(0);
+                }
+                _ => http.get(t.url(&format!("/api/v1/users/{}", raw.replace(['/', '?', '#'], "")))),
+            };
+            match req.bearer_auth(&token).send().await {
+                Ok(r) => r.status().as_u16(),
+                Err(_) => 0,
+            }
+        });
+        prop_assert!(status < 500, "kind {} answered {}", kind, status);
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
