@@ -44,14 +44,21 @@ pub async fn sign_in(app: &App, username: &str, password: &str, origin: &Origin)
     let user_key = throttle::user_key(&claimed);
     let ip_key = throttle::ip_key(&origin.ip);
     let now = app.now();
-    {
+    // The throttle check and the user lookup are independent reads: run them side by side.
+    let throttled = async {
         let mut tx = app.db.read().await?;
-        if let Some(wait) = throttle::blocked_for(&mut tx, &user_key, &ip_key, now).await? {
-            metrics::counter!("lanyard_signins_total", "outcome" => "throttled").increment(1);
-            return Err(AuthError::Throttled(wait.max(1)));
-        }
+        throttle::state(&mut tx, &user_key, &ip_key, now).await
+    };
+    let lookup = async {
+        if claimed.is_empty() { Ok(None) } else { directory::service::find_user_by_username(app, &claimed).await }
+    };
+    let (throttled, user) = tokio::join!(throttled, lookup);
+    let throttled = throttled?;
+    if let Some(wait) = throttled.wait {
+        metrics::counter!("lanyard_signins_total", "outcome" => "throttled").increment(1);
+        return Err(AuthError::Throttled(wait.max(1)));
     }
-    let user = if claimed.is_empty() { None } else { directory::service::find_user_by_username(app, &claimed).await? };
+    let user = user?;
     let password: String = password.chars().take(super::password::MAX_LENGTH + 1).collect();
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     let verified = app.hasher.verify(password.clone(), stored.clone()).await.map_err(Error::from)?;
@@ -105,7 +112,9 @@ pub async fn sign_in(app: &App, username: &str, password: &str, origin: &Origin)
         return Err(if reason == "disabled" { AuthError::Disabled } else { AuthError::InvalidCredentials });
     }
     let Some(user) = user else { return Err(AuthError::InvalidCredentials) };
-    throttle::record_success(&mut tx, &user_key).await?;
+    if throttled.has_user_failures {
+        throttle::record_success(&mut tx, &user_key).await?;
+    }
     audit::record(
         &mut tx,
         now,
@@ -151,7 +160,7 @@ pub async fn change_password(
     let ip_key = throttle::ip_key(&origin.ip);
     {
         let mut tx = app.db.read().await?;
-        if let Some(wait) = throttle::blocked_for(&mut tx, &user_key, &ip_key, app.now()).await? {
+        if let Some(wait) = throttle::state(&mut tx, &user_key, &ip_key, app.now()).await?.wait {
             return Err(AuthError::Throttled(wait.max(1)));
         }
     }

@@ -20,11 +20,21 @@ pub fn ip_key(ip: &str) -> String {
     format!("ip:{ip}")
 }
 
-/// Seconds until both the username and the IP may try again, if either is blocked.
-pub async fn blocked_for(tx: &mut Tx, user: &str, ip: &str, now: i64) -> Result<Option<i64>, sqlx::Error> {
-    let until: Option<i64> = db_run!(tx, c => sqlx::query_scalar("SELECT MAX(blocked_until) FROM signin_throttle WHERE key = $1 OR key = $2")
-        .bind(user).bind(ip).fetch_one(c).await)?;
-    Ok(until.filter(|u| *u > now).map(|u| u - now))
+/// The throttle state of a sign-in attempt.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct State {
+    /// Seconds until both the username and the IP may try again, if either is blocked.
+    pub wait: Option<i64>,
+    /// The username has failures on record (a success must clear them).
+    pub has_user_failures: bool,
+}
+
+/// Reads the counters of a username and an IP in one query.
+pub async fn state(tx: &mut Tx, user: &str, ip: &str, now: i64) -> Result<State, sqlx::Error> {
+    let rows: Vec<(String, i64)> = db_run!(tx, c => sqlx::query_as("SELECT key, blocked_until FROM signin_throttle WHERE key = $1 OR key = $2")
+        .bind(user).bind(ip).fetch_all(c).await)?;
+    let wait = rows.iter().map(|(_, until)| *until).filter(|u| *u > now).max().map(|u| u - now);
+    Ok(State { wait, has_user_failures: rows.iter().any(|(k, _)| k == user) })
 }
 
 /// What a recorded failure led to.
