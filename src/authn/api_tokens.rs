@@ -117,7 +117,7 @@ pub async fn authenticate(app: &App, presented: &str) -> Result<Option<ApiToken>
     }
     let hash = PlainToken::from_presented(presented).hash();
     let now = app.now();
-    let mut tx = app.db.read().await?;
+    let mut tx = app.db.conn().await?;
     let sql = sqlx::AssertSqlSafe(format!("SELECT {COLS} FROM api_tokens WHERE token_hash = $1"));
     let token: Option<ApiToken> = db_run!(&mut tx, c => sqlx::query_as(sql).bind(&hash).fetch_optional(c).await)?;
     drop(tx);
@@ -126,7 +126,7 @@ pub async fn authenticate(app: &App, presented: &str) -> Result<Option<ApiToken>
         return Ok(None);
     }
     if token.last_used_at.is_none_or(|t| now - t >= 60) {
-        let mut tx = app.db.begin().await?;
+        let mut tx = app.db.conn().await?;
         db_run!(&mut tx, c => sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2").bind(now).bind(token.id).execute(c).await.map(|r| r.rows_affected()))?;
         tx.commit().await?;
     }

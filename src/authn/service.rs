@@ -46,7 +46,7 @@ pub async fn sign_in(app: &App, username: &str, password: &str, origin: &Origin)
     let now = app.now();
     // The throttle check and the user lookup are independent reads: run them side by side.
     let throttled = async {
-        let mut tx = app.db.read().await?;
+        let mut tx = app.db.conn().await?;
         throttle::state(&mut tx, &user_key, &ip_key, now).await
     };
     let lookup = async {

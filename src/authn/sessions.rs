@@ -85,7 +85,7 @@ impl SessionStore for DbSessionStore {
         let now = self.clock.unix();
         let cols = columns(record)?;
         loop {
-            let mut tx = self.db.begin().await.map_err(backend)?;
+            let mut tx = self.db.begin_relaxed().await.map_err(backend)?;
             let res = db_run!(&mut tx, c => sqlx::query(
                 "INSERT INTO sessions (id_hash, public_id, user_id, data, created_at, last_seen_at, expires_at, ip, user_agent) \
                  VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8)")
@@ -102,7 +102,7 @@ impl SessionStore for DbSessionStore {
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let now = self.clock.unix();
         let cols = columns(record)?;
-        let mut tx = self.db.begin().await.map_err(backend)?;
+        let mut tx = self.db.begin_relaxed().await.map_err(backend)?;
         db_run!(&mut tx, c => sqlx::query(
             "INSERT INTO sessions (id_hash, public_id, user_id, data, created_at, last_seen_at, expires_at, ip, user_agent) \
              VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8) \
@@ -117,7 +117,7 @@ impl SessionStore for DbSessionStore {
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let now = self.clock.unix();
         let key = id_hash(id);
-        let mut tx = self.db.read().await.map_err(backend)?;
+        let mut tx = self.db.conn().await.map_err(backend)?;
         let row: Option<(String, i64, i64)> = db_run!(&mut tx, c => sqlx::query_as(
             "SELECT data, last_seen_at, expires_at FROM sessions WHERE id_hash = $1").bind(&key).fetch_optional(c).await)
         .map_err(backend)?;
@@ -128,7 +128,7 @@ impl SessionStore for DbSessionStore {
             return Ok(None);
         }
         if now - last_seen >= TOUCH_EVERY {
-            let mut tx = self.db.begin().await.map_err(backend)?;
+            let mut tx = self.db.conn().await.map_err(backend)?;
             db_run!(&mut tx, c => sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2").bind(now).bind(&key).execute(c).await.map(|r| r.rows_affected()))
                 .map_err(backend)?;
             tx.commit().await.map_err(backend)?;
@@ -140,7 +140,7 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        let mut tx = self.db.begin().await.map_err(backend)?;
+        let mut tx = self.db.conn().await.map_err(backend)?;
         db_run!(&mut tx, c => sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash(id)).execute(c).await.map(|r| r.rows_affected())).map_err(backend)?;
         tx.commit().await.map_err(backend)
     }

@@ -30,11 +30,14 @@ pub enum Db {
     Postgres(PgPool),
 }
 
-/// A transaction on either backend. Dropped without [`Tx::commit`], it rolls back.
+/// A unit of work on either backend: a transaction (dropped without [`Tx::commit`], it rolls
+/// back), or a plain pooled connection for a single statement, which needs no `BEGIN`.
 #[derive(Debug)]
 pub enum Tx {
     Sqlite(sqlx::Transaction<'static, Sqlite>),
     Postgres(sqlx::Transaction<'static, Postgres>),
+    SqliteConn(sqlx::pool::PoolConnection<Sqlite>),
+    PostgresConn(sqlx::pool::PoolConnection<Postgres>),
 }
 
 /// Runs the same query on whichever backend a [`Tx`] belongs to.
@@ -50,6 +53,14 @@ macro_rules! db_run {
                 $body
             }
             $crate::db::Tx::Postgres(t) => {
+                let $c = &mut **t;
+                $body
+            }
+            $crate::db::Tx::SqliteConn(t) => {
+                let $c = &mut **t;
+                $body
+            }
+            $crate::db::Tx::PostgresConn(t) => {
                 let $c = &mut **t;
                 $body
             }
@@ -136,6 +147,30 @@ impl Db {
         })
     }
 
+    /// A pooled connection in autocommit mode, for one statement: it saves the `BEGIN` and
+    /// `ROLLBACK` round trips a transaction would cost on hot paths (sign-in, session loads).
+    pub async fn conn(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Db::Sqlite(p) => Tx::SqliteConn(p.acquire().await?),
+            Db::Postgres(p) => Tx::PostgresConn(p.acquire().await?),
+        })
+    }
+
+    /// Begins a write transaction whose loss in a crash is harmless (portal sessions): on
+    /// PostgreSQL its commit does not wait for the WAL flush (`synchronous_commit = off`, which
+    /// never risks corruption, only the last moments' commits). Use [`Db::begin`] for anything
+    /// that must survive, such as audit records.
+    pub async fn begin_relaxed(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(p) => {
+                let mut t = p.begin().await?;
+                sqlx::query("SET LOCAL synchronous_commit TO OFF").execute(&mut *t).await?;
+                Tx::Postgres(t)
+            }
+        })
+    }
+
     /// Closes the pool, waiting for connections to be returned.
     pub async fn close(&self) {
         match self {
@@ -151,6 +186,7 @@ impl Tx {
         match self {
             Tx::Sqlite(t) => t.commit().await,
             Tx::Postgres(t) => t.commit().await,
+            Tx::SqliteConn(_) | Tx::PostgresConn(_) => Ok(()),
         }
     }
 }

@@ -101,12 +101,12 @@ pub async fn create_user(app: &App, ctx: &Ctx, input: NewUser) -> Result<User> {
 }
 
 pub async fn get_user(app: &App, id: Uuid) -> Result<User> {
-    let mut tx = app.db.read().await?;
+    let mut tx = app.db.conn().await?;
     store::find_user(&mut tx, id).await?.ok_or(Error::NotFound("user"))
 }
 
 pub async fn find_user_by_username(app: &App, username: &str) -> Result<Option<User>> {
-    let mut tx = app.db.read().await?;
+    let mut tx = app.db.conn().await?;
     Ok(store::find_user_by_username(&mut tx, &username.trim().to_ascii_lowercase()).await?)
 }
 
@@ -231,7 +231,7 @@ pub async fn set_password(app: &App, ctx: &Ctx, id: Uuid, password: &str, must_c
 
 /// Whether the user administers Lanyard (is in the built-in administrators group and active).
 pub async fn is_admin(app: &App, user: Uuid) -> Result<bool> {
-    let mut tx = app.db.read().await?;
+    let mut tx = app.db.conn().await?;
     Ok(store::is_member(&mut tx, ADMIN_GROUP_ID, user).await?)
 }
 
