@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod groups;
+pub mod mfa;
 pub mod openapi;
 pub mod tokens;
 pub mod users;
@@ -29,6 +30,8 @@ pub fn routes() -> Router<AppState> {
         .route("/groups/{id}", get(groups::get_group).patch(groups::update_group).delete(groups::delete_group))
         .route("/groups/{id}/members", get(groups::list_members))
         .route("/groups/{id}/members/{user_id}", put(groups::add_member).delete(groups::remove_member))
+        .route("/users/{id}/factors", get(mfa::list_factors).delete(mfa::reset_factors))
+        .route("/mfa-policy", get(mfa::get_policy).put(mfa::put_policy))
         .route("/tokens", get(tokens::list_tokens).post(tokens::create_token))
         .route("/tokens/{id}", delete(tokens::revoke_token))
         .route("/audit", get(audit::list_audit))

@@ -15,6 +15,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::groups::delete_group, super::groups::list_members, super::groups::add_member, super::groups::remove_member,
         super::tokens::list_tokens, super::tokens::create_token, super::tokens::revoke_token,
         super::audit::list_audit, super::audit::verify_audit,
+        super::mfa::get_policy, super::mfa::put_policy, super::mfa::list_factors, super::mfa::reset_factors,
     ),
     modifiers(&Security),
     security(("bearer" = [])),

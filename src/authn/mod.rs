@@ -3,10 +3,12 @@
 
 pub mod api_tokens;
 pub mod csrf;
+pub mod mfa;
 pub mod password;
 pub mod service;
 pub mod sessions;
 pub mod throttle;
+pub mod totp;
 
 pub use service::AuthError;
 pub use sessions::AuthState;

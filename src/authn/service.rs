@@ -141,6 +141,8 @@ pub async fn sign_in(app: &App, username: &str, password: &str, origin: &Origin)
         must_change_password: user.must_change_password,
         ip: origin.ip.clone(),
         user_agent: origin.user_agent.chars().take(512).collect(),
+        mfa_time: None,
+        must_enrol_mfa: false,
     };
     Ok(SignedIn { user, state })
 }

@@ -32,6 +32,42 @@ pub struct AuthState {
     pub must_change_password: bool,
     pub ip: String,
     pub user_agent: String,
+    /// When a second factor was last verified in this session (sign-in or step-up).
+    #[serde(default)]
+    pub mfa_time: Option<i64>,
+    /// The MFA policy requires a second factor and the user has none yet: enrol before anything else.
+    #[serde(default)]
+    pub must_enrol_mfa: bool,
+}
+
+impl AuthState {
+    /// Records a verified second factor (RFC 8176 `amr` values).
+    pub fn add_factor(&mut self, method: &str, now: i64) {
+        for m in [method, "mfa"] {
+            if !self.amr.iter().any(|a| a == m) {
+                self.amr.push(m.to_string());
+            }
+        }
+        self.mfa_time = Some(now);
+        self.must_enrol_mfa = false;
+    }
+
+    /// Whether a second factor was verified within the last `minutes`.
+    pub fn has_recent_mfa(&self, now: i64, minutes: u32) -> bool {
+        self.mfa_time.is_some_and(|t| now - t <= i64::from(minutes) * 60)
+    }
+}
+
+/// The session key holding [`PendingMfa`] between the password and the second factor.
+pub const PENDING_KEY: &str = "pending_mfa";
+
+/// A sign-in whose password checked out and whose second factor is still due.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingMfa {
+    pub state: AuthState,
+    /// Unix seconds after which the password must be entered again.
+    pub expires_at: i64,
+    pub next: String,
 }
 
 /// How often `last_seen_at` is written, in seconds.

@@ -27,6 +27,31 @@ pub enum AdminCmd {
         #[command(subcommand)]
         cmd: GroupsCmd,
     },
+    /// The MFA policy (through the admin API).
+    MfaPolicy {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(subcommand)]
+        cmd: MfaPolicyCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MfaPolicyCmd {
+    /// Show the policy.
+    Get,
+    /// Replace the policy.
+    Set {
+        /// optional, required, or groups.
+        #[arg(long)]
+        mode: String,
+        /// A group (name or id) whose members must use MFA; repeat for several (mode groups).
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        /// Admin pages demand a second factor within this many minutes (0: off).
+        #[arg(long, default_value_t = 0)]
+        step_up_minutes: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -123,6 +148,10 @@ pub enum UsersCmd {
     RevokeSessions { user: String },
     /// List a user's groups.
     Groups { user: String },
+    /// List a user's second factors (no secrets).
+    Factors { user: String },
+    /// Remove every second factor of a user (ends their sessions).
+    ResetFactors { user: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -174,6 +203,10 @@ pub async fn run(config_path: &Option<PathBuf>, cmd: AdminCmd) -> CmdResult {
         AdminCmd::Groups { conn, cmd } => {
             let client = Client::new(config_path, conn)?;
             groups(&client, cmd).await
+        }
+        AdminCmd::MfaPolicy { conn, cmd } => {
+            let client = Client::new(config_path, conn)?;
+            mfa_policy(&client, cmd).await
         }
     }
 }
@@ -468,6 +501,39 @@ async fn users(c: &Client, cmd: UsersCmd) -> CmdResult {
             let id = c.user_id(&user).await?;
             out(&c.get(&format!("/users/{id}/groups")).await?, &|v| print_groups(&items(v)));
         }
+        UsersCmd::Factors { user } => {
+            let id = c.user_id(&user).await?;
+            out(&c.get(&format!("/users/{id}/factors")).await?, &|v| {
+                let rows = v.get("factors").and_then(Value::as_array).cloned().unwrap_or_default();
+                table(
+                    &["KIND", "ID", "NAME", "CONFIRMED", "CREATED", "LAST USED"],
+                    rows.iter()
+                        .map(|f| {
+                            vec![
+                                s(f, "kind"),
+                                s(f, "id"),
+                                s(f, "name"),
+                                s(f, "confirmed"),
+                                s(f, "created_at"),
+                                s(f, "last_used_at"),
+                            ]
+                        })
+                        .collect(),
+                );
+                println!(
+                    "recovery codes left: {}; MFA required by policy: {}",
+                    s(v, "recovery_codes_remaining"),
+                    s(v, "mfa_required")
+                );
+            });
+        }
+        UsersCmd::ResetFactors { user } => {
+            let id = c.user_id(&user).await?;
+            c.call(Method::DELETE, &format!("/users/{id}/factors"), None).await?;
+            if !c.json {
+                println!("removed every second factor of {user}; their sessions have ended");
+            }
+        }
     }
     Ok(())
 }
@@ -533,6 +599,24 @@ async fn groups(c: &Client, cmd: GroupsCmd) -> CmdResult {
             if !c.json {
                 println!("{user} is no longer a member of {group}");
             }
+        }
+    }
+    Ok(())
+}
+
+async fn mfa_policy(c: &Client, cmd: MfaPolicyCmd) -> CmdResult {
+    let print = |v: &Value| {
+        if c.json { println!("{}", serde_json::to_string_pretty(v).unwrap_or_default()) } else { print_one(v) }
+    };
+    match cmd {
+        MfaPolicyCmd::Get => print(&c.get("/mfa-policy").await?),
+        MfaPolicyCmd::Set { mode, groups, step_up_minutes } => {
+            let mut ids = Vec::new();
+            for g in &groups {
+                ids.push(c.group_id(g).await?);
+            }
+            let body = json!({"mode": mode, "groups": ids, "step_up_minutes": step_up_minutes});
+            print(&c.call(reqwest::Method::PUT, "/mfa-policy", Some(body)).await?);
         }
     }
     Ok(())

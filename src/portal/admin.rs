@@ -36,6 +36,8 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/tokens", get(list_tokens).post(create_token))
         .route("/admin/tokens/{id}/revoke", post(revoke_token))
         .route("/admin/audit", get(show_audit))
+        .route("/admin/users/{id}/factors/reset", post(reset_factors))
+        .route("/admin/mfa", get(show_mfa_policy).post(save_mfa_policy))
 }
 
 type PageResult = Result<Response, super::PageError>;
@@ -138,6 +140,7 @@ struct UserPage {
     u: User,
     groups: Vec<Group>,
     sessions: Vec<SessionRow>,
+    factors: crate::authn::mfa::Factors,
 }
 
 async fn user_page(
@@ -152,9 +155,10 @@ async fn user_page(
     let list = crate::authn::sessions::list_for_user(&app.db, id, app.now(), app.config.session.idle_timeout.secs())
         .await
         .map_err(|e| me.0.fail(e))?;
+    let factors = crate::authn::mfa::factors(app, id).await.map_err(|e| me.0.fail(e))?;
     let layout =
         Layout::new(format!("User {}", u.username), Some(&me.0), &me.0.csrf).with_notice(notice).with_error(error);
-    Ok(render(&UserPage { layout, u, groups, sessions: session_rows(list, "") }))
+    Ok(render(&UserPage { layout, u, groups, sessions: session_rows(list, ""), factors }))
 }
 
 async fn show_user(
@@ -483,4 +487,75 @@ async fn show_audit(
 /// `when` for templates that hold raw timestamps.
 pub fn fmt_time(ts: &i64) -> String {
     when(ts)
+}
+
+async fn reset_factors(State(app): State<AppState>, me: AdminUser, Path(id): Path<Uuid>) -> PageResult {
+    crate::authn::mfa::reset(&app, &me.0.ctx().actor, &me.0.origin, id).await.map_err(|e| me.0.fail(e))?;
+    Ok(see_other(&format!("/admin/users/{id}?notice=mfa_reset")))
+}
+
+#[derive(Template)]
+#[template(path = "admin/mfa.html")]
+struct MfaPolicyPage {
+    layout: Layout,
+    mode: String,
+    groups: String,
+    step_up_minutes: u32,
+}
+
+async fn mfa_policy_page(app: &AppState, me: &AdminUser, notice: Option<&str>, error: Option<String>) -> PageResult {
+    let p = crate::authn::mfa::policy(app).await.map_err(|e| me.0.fail(e))?;
+    let mut names = Vec::new();
+    for g in &p.groups {
+        if let Ok(group) = service::get_group(app, *g).await {
+            names.push(group.name);
+        }
+    }
+    let layout = Layout::new("MFA policy", Some(&me.0), &me.0.csrf).with_notice(notice).with_error(error);
+    Ok(render(&MfaPolicyPage { layout, mode: p.mode, groups: names.join(", "), step_up_minutes: p.step_up_minutes }))
+}
+
+async fn show_mfa_policy(State(app): State<AppState>, me: AdminUser, Query(q): Query<NoticeQuery>) -> PageResult {
+    mfa_policy_page(&app, &me, q.notice.as_deref(), None).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PolicyForm {
+    #[serde(default)]
+    mode: String,
+    #[serde(default)]
+    groups: String,
+    #[serde(default)]
+    step_up_minutes: String,
+}
+
+async fn save_mfa_policy(
+    State(app): State<AppState>,
+    me: AdminUser,
+    PortalForm(form): PortalForm<PolicyForm>,
+) -> PageResult {
+    let result: Result<(), Error> = async {
+        let mut ids = Vec::new();
+        for name in form.groups.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let mut tx = app.db.conn().await?;
+            let g = crate::directory::store::find_group_by_name(&mut tx, &name.to_lowercase()).await?;
+            ids.push(g.ok_or_else(|| Error::invalid("groups", format!("there is no group named {name:?}")))?.id);
+        }
+        let minutes = if form.step_up_minutes.trim().is_empty() {
+            0
+        } else {
+            form.step_up_minutes
+                .trim()
+                .parse::<u32>()
+                .map_err(|_| Error::invalid("step_up_minutes", "must be a whole number of minutes"))?
+        };
+        let policy = crate::authn::mfa::MfaPolicy { mode: form.mode.clone(), groups: ids, step_up_minutes: minutes };
+        crate::authn::mfa::set_policy(&app, &me.0.ctx().actor, &me.0.origin, policy).await?;
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => Ok(see_other("/admin/mfa?notice=policy_saved")),
+        Err(e) => Ok(with_status(e.status(), mfa_policy_page(&app, &me, None, Some(error_text(&e))).await?)),
+    }
 }

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod assets;
 pub mod home;
+pub mod mfa;
 pub mod profile;
 pub mod signin;
 
@@ -25,7 +26,12 @@ use std::net::SocketAddr;
 use tower_sessions::Session;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().merge(signin::routes()).merge(home::routes()).merge(profile::routes()).merge(admin::routes())
+    Router::new()
+        .merge(signin::routes())
+        .merge(mfa::routes())
+        .merge(home::routes())
+        .merge(profile::routes())
+        .merge(admin::routes())
 }
 
 /// The signed-in user as shown in the navigation.
@@ -73,7 +79,7 @@ impl Layout {
 }
 
 /// Messages shown after a redirect (`?notice=code`); fixed texts, so nothing is reflected.
-fn notice_text(code: &str) -> Option<&'static str> {
+pub(crate) fn notice_text(code: &str) -> Option<&'static str> {
     Some(match code {
         "signed_out" => "You have signed out.",
         "password_changed" => "Your password has been changed. Your other sessions have ended.",
@@ -91,6 +97,11 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "member_removed" => "Member removed.",
         "token_revoked" => "The token was revoked.",
         "expired" => "Your session has ended. Please sign in again.",
+        "mfa_added" => "The authenticator was added. From now on, sign-in asks for its code.",
+        "mfa_removed" => "The authenticator was removed.",
+        "mfa_reset" => "The user's second factors were removed and their sessions ended.",
+        "policy_saved" => "The MFA policy was saved.",
+        "mfa_expired" => "That took too long. Please sign in again.",
         _ => return None,
     })
 }
@@ -204,6 +215,13 @@ impl FromRequestParts<AppState> for CurrentUser {
         let path = parts.uri.path();
         if user.must_change_password && path != "/profile/password" && path != "/signout" {
             return Err(Redirect::to("/profile/password").into_response());
+        }
+        if state.must_enrol_mfa
+            && !path.starts_with("/profile/mfa")
+            && path != "/signout"
+            && path != "/profile/password"
+        {
+            return Err(Redirect::to("/profile/mfa").into_response());
         }
         let is_admin = crate::directory::service::is_admin(app, user.id)
             .await

@@ -70,18 +70,10 @@ async fn submit_signin(State(app): State<AppState>, session: Session, req: Reque
     };
     let next = safe_next(form.next.as_deref());
     match crate::authn::service::sign_in(&app, &form.username, &form.password, &origin).await {
-        Ok(signed_in) => {
-            // A fresh session id at sign-in defeats session fixation.
-            if session.cycle_id().await.is_err() || session.insert(AUTH_KEY, &signed_in.state).await.is_err() {
-                return super::error_page(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong",
-                    "The session could not be saved.",
-                    &origin.request_id,
-                );
-            }
-            if signed_in.state.must_change_password { see_other("/profile/password") } else { see_other(&next) }
-        }
+        Ok(signed_in) => match finish_password(&app, &session, signed_in, next).await {
+            Ok(resp) => resp,
+            Err(e) => super::PageError(e, origin.request_id).into_response(),
+        },
         Err(e) => {
             let status = match &e {
                 AuthError::InvalidCredentials | AuthError::Disabled => StatusCode::UNAUTHORIZED,
@@ -98,6 +90,36 @@ async fn submit_signin(State(app): State<AppState>, session: Session, req: Reque
             resp
         }
     }
+}
+
+/// After the password: ask for the second factor if the user has one; otherwise sign in, and
+/// flag the session for enrolment if the MFA policy requires a factor the user lacks.
+async fn finish_password(
+    app: &AppState,
+    session: &Session,
+    signed_in: crate::authn::service::SignedIn,
+    next: String,
+) -> Result<Response, crate::error::Error> {
+    use crate::authn::mfa;
+    use crate::authn::sessions::{PENDING_KEY, PendingMfa};
+    let save_err = |_| crate::error::Error::internal(anyhow::anyhow!("the session could not be saved"));
+    // A fresh session id at sign-in defeats session fixation.
+    session.cycle_id().await.map_err(save_err)?;
+    if mfa::has_factors(app, signed_in.user.id).await? {
+        let pending = PendingMfa { state: signed_in.state, expires_at: app.now() + 300, next };
+        session.insert(PENDING_KEY, &pending).await.map_err(save_err)?;
+        return Ok(see_other("/signin/mfa"));
+    }
+    let mut state = signed_in.state;
+    state.must_enrol_mfa = mfa::required_for(app, signed_in.user.id).await?;
+    session.insert(AUTH_KEY, &state).await.map_err(save_err)?;
+    Ok(if state.must_change_password {
+        see_other("/profile/password")
+    } else if state.must_enrol_mfa {
+        see_other("/profile/mfa")
+    } else {
+        see_other(&next)
+    })
 }
 
 async fn sign_out(State(app): State<AppState>, session: Session, req: Request) -> Response {
