@@ -247,6 +247,16 @@ impl FromRequestParts<AppState> for AdminUser {
                 &u.origin.request_id,
             ));
         }
+        // Step-up: administrators who have a second factor must have used it recently.
+        let policy = crate::authn::mfa::policy(app).await.map_err(|e| u.fail(e).into_response())?;
+        if policy.step_up_minutes > 0
+            && !u.state.has_recent_mfa(app.now(), policy.step_up_minutes)
+            && crate::authn::mfa::has_factors(app, u.user.id).await.map_err(|e| u.fail(e).into_response())?
+        {
+            let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/admin/users");
+            let q = url::form_urlencoded::Serializer::new(String::new()).append_pair("next", next).finish();
+            return Err(Redirect::to(&format!("/signin/mfa?{q}")).into_response());
+        }
         Ok(AdminUser(u))
     }
 }

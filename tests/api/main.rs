@@ -7,6 +7,7 @@ mod cli;
 mod crypto;
 mod helpers;
 mod instances;
+mod mfa;
 mod operations;
 mod robustness;
 mod sessions;
