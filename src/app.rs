@@ -20,6 +20,8 @@ pub struct App {
     pub passwords: PasswordPolicy,
     /// Signs CSRF tokens; derived from the master key so every instance agrees.
     pub csrf_key: [u8; 32],
+    /// The WebAuthn relying party (None when the public URL's host is an IP address).
+    pub webauthn: Option<webauthn_rs::Webauthn>,
 }
 
 impl App {
@@ -43,7 +45,11 @@ impl App {
         )?;
         hasher.warm_up().await?;
         let passwords = PasswordPolicy::new(config.password.min_length as usize);
-        Ok(App { config, db, clock, sealer, hasher, passwords, csrf_key })
+        let webauthn = crate::authn::webauthn::relying_party(&config.public_url());
+        if webauthn.is_none() {
+            tracing::warn!(public_url = %config.public_url(), "passkeys are off: the public URL needs a host name, not an IP address");
+        }
+        Ok(App { config, db, clock, sealer, hasher, passwords, csrf_key, webauthn })
     }
 
     /// Now, in Unix seconds, from the injected clock.

@@ -139,11 +139,22 @@ pub async fn recovery_remaining(app: &App, user: Uuid) -> Result<i64> {
     )
 }
 
-/// Whether the user has any confirmed second factor.
+/// Whether the user has any confirmed second factor (authenticator app, passkey or security key).
 pub async fn has_factors(app: &App, user: Uuid) -> Result<bool> {
     let mut tx = app.db.conn().await?;
-    let n: i64 = db_run!(&mut tx, c => sqlx::query_scalar("SELECT COUNT(*) FROM totp_authenticators WHERE user_id = $1 AND confirmed").bind(user).fetch_one(c).await)?;
+    let n: i64 = db_run!(&mut tx, c => sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM totp_authenticators WHERE user_id = $1 AND confirmed) + (SELECT COUNT(*) FROM webauthn_credentials WHERE user_id = $1)")
+        .bind(user).fetch_one(c).await)?;
     Ok(n > 0)
+}
+
+/// Issues recovery codes on a user's first second factor (none held yet); returns them to show once.
+pub async fn issue_first_recovery_codes(tx: &mut Tx, user: Uuid, now: i64) -> Result<Option<Vec<String>>> {
+    let existing: i64 = db_run!(tx, c => sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1").bind(user).fetch_one(c).await)?;
+    if existing > 0 {
+        return Ok(None);
+    }
+    Ok(Some(replace_recovery_codes(tx, user, now).await?))
 }
 
 fn totp_aad(id: Uuid) -> Vec<u8> {
@@ -387,13 +398,16 @@ pub async fn remove_totp(
 pub async fn regenerate_recovery(
     app: &App,
     user: &User,
-    fresh: &Presented,
+    fresh: Option<&Presented>,
     origin: &Origin,
 ) -> Result<Vec<String>, AuthError> {
     if !has_factors(app, user.id).await? {
         return Err(AuthError::Other(Error::Conflict("add an authenticator first".into())));
     }
-    verify(app, user, fresh, origin).await?;
+    // None: the caller saw a second factor used in this session within minutes.
+    if let Some(fresh) = fresh {
+        verify(app, user, fresh, origin).await?;
+    }
     let now = app.now();
     let mut tx = app.db.begin().await?;
     let codes = replace_recovery_codes(&mut tx, user.id, now).await?;
@@ -406,7 +420,7 @@ pub async fn regenerate_recovery(
 /// A factor as listed for administrators (no secrets).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FactorView {
-    /// `totp`.
+    /// `totp`, `passkey` or `security_key`.
     pub kind: String,
     pub id: Uuid,
     pub name: String,
@@ -427,7 +441,7 @@ pub struct Factors {
 
 pub async fn factors(app: &App, user: Uuid) -> Result<Factors> {
     crate::directory::service::get_user(app, user).await?;
-    let factors = list_totp(app, user)
+    let mut factors: Vec<FactorView> = list_totp(app, user)
         .await?
         .into_iter()
         .map(|a| FactorView {
@@ -439,6 +453,14 @@ pub async fn factors(app: &App, user: Uuid) -> Result<Factors> {
             last_used_at: a.last_used_at.map(crate::clock::format_unix),
         })
         .collect();
+    factors.extend(super::webauthn::list(app, user).await?.into_iter().map(|c| FactorView {
+        kind: c.kind,
+        id: c.id,
+        name: c.name,
+        confirmed: true,
+        created_at: crate::clock::format_unix(c.created_at),
+        last_used_at: c.last_used_at.map(crate::clock::format_unix),
+    }));
     Ok(Factors {
         factors,
         recovery_codes_remaining: recovery_remaining(app, user).await?,
@@ -453,13 +475,14 @@ pub async fn reset(app: &App, actor: &Actor, origin: &Origin, user: Uuid) -> Res
     let mut tx = app.db.begin().await?;
     let totp = db_run!(&mut tx, c => sqlx::query("DELETE FROM totp_authenticators WHERE user_id = $1").bind(user).execute(c).await.map(|r| r.rows_affected()))?;
     let codes = db_run!(&mut tx, c => sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user).execute(c).await.map(|r| r.rows_affected()))?;
+    let webauthn = db_run!(&mut tx, c => sqlx::query("DELETE FROM webauthn_credentials WHERE user_id = $1").bind(user).execute(c).await.map(|r| r.rows_affected()))?;
     let sessions = super::sessions::revoke_all_in(&mut tx, user).await?;
     audit::record(
         &mut tx,
         now,
         origin,
         audit::Event::new(actor, "mfa.reset", "user", user)
-            .details(json!({"totp_removed": totp, "recovery_codes_removed": codes, "sessions_revoked": sessions})),
+            .details(json!({"totp_removed": totp, "webauthn_removed": webauthn, "recovery_codes_removed": codes, "sessions_revoked": sessions})),
     )
     .await?;
     tx.commit().await?;

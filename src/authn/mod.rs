@@ -9,6 +9,7 @@ pub mod service;
 pub mod sessions;
 pub mod throttle;
 pub mod totp;
+pub mod webauthn;
 
 pub use service::AuthError;
 pub use sessions::AuthState;

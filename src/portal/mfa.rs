@@ -27,6 +27,8 @@ pub fn routes() -> Router<AppState> {
         .route("/profile/mfa/totp/{id}/confirm", post(confirm_totp))
         .route("/profile/mfa/totp/{id}/delete", post(delete_totp))
         .route("/profile/mfa/recovery", post(regenerate_recovery))
+        .route("/profile/mfa/recovery-codes", get(show_new_recovery_codes))
+        .route("/profile/webauthn/{id}/delete", post(delete_webauthn))
 }
 
 #[derive(Template)]
@@ -35,6 +37,15 @@ struct ChallengePage {
     layout: Layout,
     next: String,
     step_up: bool,
+    has_totp: bool,
+    has_webauthn: bool,
+}
+
+/// Which kinds of factor a user can answer a challenge with.
+async fn kinds(app: &AppState, user: uuid::Uuid) -> (bool, bool) {
+    let totp = mfa::list_totp(app, user).await.map(|l| l.iter().any(|a| a.confirmed)).unwrap_or(false);
+    let webauthn = crate::authn::webauthn::list(app, user).await.map(|l| !l.is_empty()).unwrap_or(false);
+    (totp, webauthn)
 }
 
 #[derive(Debug, Deserialize)]
@@ -73,12 +84,13 @@ async fn show_challenge(
     req: Request,
 ) -> Response {
     let (parts, _) = req.into_parts();
-    let (next, step_up) = match challenge_of(&app, &session).await {
-        Some(Challenge::SignIn(p)) => (p.next, false),
-        Some(Challenge::StepUp(_)) => (safe_next(q.next.as_deref()), true),
+    let (next, step_up, user) = match challenge_of(&app, &session).await {
+        Some(Challenge::SignIn(p)) => (p.next, false, p.state.user_id),
+        Some(Challenge::StepUp(a)) => (safe_next(q.next.as_deref()), true, a.user_id),
         None => return see_other("/signin?notice=mfa_expired"),
     };
-    render(&ChallengePage { layout: Layout::new("Two-step sign-in", None, &csrf_of(&parts)), next, step_up })
+    let (has_totp, has_webauthn) = kinds(&app, user).await;
+    render(&ChallengePage { layout: Layout::new("Two-step sign-in", None, &csrf_of(&parts)), next, step_up, has_totp, has_webauthn })
 }
 
 #[derive(Debug, Deserialize)]
@@ -163,7 +175,8 @@ async fn submit_challenge(State(app): State<AppState>, session: Session, req: Re
         Err(e) => {
             let (status, message) = auth_error_parts(e);
             let layout = Layout::new("Two-step sign-in", None, &csrf).with_error(Some(message));
-            let mut resp = render(&ChallengePage { layout, next, step_up });
+            let (has_totp, has_webauthn) = kinds(&app, user.id).await;
+            let mut resp = render(&ChallengePage { layout, next, step_up, has_totp, has_webauthn });
             *resp.status_mut() = status;
             resp
         }
@@ -175,6 +188,8 @@ async fn submit_challenge(State(app): State<AppState>, session: Session, req: Re
 struct FactorsPage {
     layout: Layout,
     authenticators: Vec<TotpAuthenticator>,
+    keys: Vec<crate::authn::webauthn::Credential>,
+    webauthn_available: bool,
     recovery_left: i64,
     required: bool,
     must_enrol: bool,
@@ -195,9 +210,18 @@ async fn factors_page(
     let authenticators = mfa::list_totp(app, me.user.id).await.map_err(|e| me.fail(e))?;
     let recovery_left = mfa::recovery_remaining(app, me.user.id).await.map_err(|e| me.fail(e))?;
     let required = mfa::required_for(app, me.user.id).await.map_err(|e| me.fail(e))?;
+    let keys = crate::authn::webauthn::list(app, me.user.id).await.map_err(|e| me.fail(e))?;
     let mut layout = Layout::new("Two-step sign-in", Some(me), &me.csrf).with_error(error);
     layout.notice = notice;
-    Ok(render(&FactorsPage { layout, authenticators, recovery_left, required, must_enrol: me.state.must_enrol_mfa }))
+    Ok(render(&FactorsPage {
+        layout,
+        authenticators,
+        keys,
+        webauthn_available: app.webauthn.is_some(),
+        recovery_left,
+        required,
+        must_enrol: me.state.must_enrol_mfa,
+    }))
 }
 
 async fn show_factors(
@@ -341,12 +365,50 @@ async fn regenerate_recovery(
     me: CurrentUser,
     PortalForm(form): PortalForm<CodeForm>,
 ) -> Result<Response, super::PageError> {
-    match mfa::regenerate_recovery(&app, &me.user, &form.presented(), &me.origin).await {
+    let presented = form.presented();
+    let fresh = if form.code.trim().is_empty() && me.state.has_recent_mfa(app.now(), 5) { None } else { Some(&presented) };
+    match mfa::regenerate_recovery(&app, &me.user, fresh, &me.origin).await {
         Ok(codes) => {
             let mut layout = Layout::new("Your recovery codes", Some(&me), &me.csrf);
             layout.notice = Some("New recovery codes were created; the old ones no longer work.".into());
             Ok(render(&RecoveryPage { layout, codes }))
         }
+        Err(e) => {
+            let (status, message) = auth_error_parts(e);
+            let mut resp = factors_page(&app, &me, None, Some(message)).await?;
+            *resp.status_mut() = status;
+            Ok(resp)
+        }
+    }
+}
+
+async fn show_new_recovery_codes(me: CurrentUser) -> Response {
+    match me.session.remove::<Vec<String>>(super::webauthn::SHOW_CODES_KEY).await {
+        Ok(Some(codes)) => {
+            let mut layout = Layout::new("Your recovery codes", Some(&me), &me.csrf);
+            layout.notice = Some("The passkey or security key was added. Keep these recovery codes somewhere safe.".into());
+            render(&RecoveryPage { layout, codes })
+        }
+        _ => see_other("/profile/mfa"),
+    }
+}
+
+/// Removing a passkey needs a fresh second factor: one used in the last five minutes, or a code.
+async fn delete_webauthn(State(app): State<AppState>, me: CurrentUser, Path(id): Path<Uuid>, PortalForm(form): PortalForm<CodeForm>) -> Result<Response, super::PageError> {
+    let fresh = me.state.has_recent_mfa(app.now(), 5);
+    let checked = if fresh {
+        Ok(())
+    } else if form.code.trim().is_empty() {
+        Err(AuthError::Other(Error::invalid("code", "enter a current authenticator or recovery code, or sign in again with the passkey first")))
+    } else {
+        mfa::verify(&app, &me.user, &form.presented(), &me.origin).await.map(|_| ())
+    };
+    let result = match checked {
+        Ok(()) => crate::authn::webauthn::remove(&app, &me.user, id, &me.origin).await.map_err(AuthError::Other),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Ok(see_other("/profile/mfa?notice=webauthn_removed")),
         Err(e) => {
             let (status, message) = auth_error_parts(e);
             let mut resp = factors_page(&app, &me, None, Some(message)).await?;

@@ -8,6 +8,7 @@ pub mod home;
 pub mod mfa;
 pub mod profile;
 pub mod signin;
+pub mod webauthn;
 
 use crate::app::AppState;
 use crate::audit::Origin;
@@ -29,6 +30,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(signin::routes())
         .merge(mfa::routes())
+        .merge(webauthn::routes())
         .merge(home::routes())
         .merge(profile::routes())
         .merge(admin::routes())
@@ -99,6 +101,8 @@ pub(crate) fn notice_text(code: &str) -> Option<&'static str> {
         "expired" => "Your session has ended. Please sign in again.",
         "mfa_added" => "The authenticator was added. From now on, sign-in asks for its code.",
         "mfa_removed" => "The authenticator was removed.",
+        "webauthn_added" => "The passkey or security key was added.",
+        "webauthn_removed" => "The passkey or security key was removed.",
         "mfa_reset" => "The user's second factors were removed and their sessions ended.",
         "policy_saved" => "The MFA policy was saved.",
         "mfa_expired" => "That took too long. Please sign in again.",
