@@ -38,7 +38,9 @@ pub fn relying_party(url: &url::Url) -> Option<Webauthn> {
 
 fn rp(app: &App) -> Result<&Webauthn> {
     app.webauthn.as_ref().ok_or_else(|| {
-        Error::Conflict("passkeys need a public URL with a host name (e.g. http://localhost:8080), not an IP address".into())
+        Error::Conflict(
+            "passkeys need a public URL with a host name (e.g. http://localhost:8080), not an IP address".into(),
+        )
     })
 }
 
@@ -72,14 +74,14 @@ const COLS: &str = "id, user_id, name, kind, sign_count, backup_eligible, backup
 
 pub async fn list(app: &App, user: Uuid) -> Result<Vec<Credential>> {
     let mut tx = app.db.conn().await?;
-    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLS} FROM webauthn_credentials WHERE user_id = $1 ORDER BY created_at"));
+    let sql =
+        sqlx::AssertSqlSafe(format!("SELECT {COLS} FROM webauthn_credentials WHERE user_id = $1 ORDER BY created_at"));
     Ok(db_run!(&mut tx, c => sqlx::query_as(sql).bind(user).fetch_all(c).await)?)
 }
 
 async fn passkeys_of(app: &App, user: Uuid) -> Result<Vec<(Uuid, Passkey)>> {
     let mut tx = app.db.conn().await?;
-    let rows: Vec<(Uuid, String)> =
-        db_run!(&mut tx, c => sqlx::query_as("SELECT id, passkey FROM webauthn_credentials WHERE user_id = $1").bind(user).fetch_all(c).await)?;
+    let rows: Vec<(Uuid, String)> = db_run!(&mut tx, c => sqlx::query_as("SELECT id, passkey FROM webauthn_credentials WHERE user_id = $1").bind(user).fetch_all(c).await)?;
     rows.into_iter().map(|(id, json)| Ok((id, serde_json::from_str(&json).map_err(Error::internal)?))).collect()
 }
 
@@ -102,7 +104,12 @@ fn parse_name(name: &str) -> Result<String> {
 }
 
 /// Starts registering a credential of `kind` (`passkey` or `security_key`) for `user`.
-pub async fn start_registration(app: &App, user: &User, name: &str, kind: &str) -> Result<(serde_json::Value, Registration)> {
+pub async fn start_registration(
+    app: &App,
+    user: &User,
+    name: &str,
+    kind: &str,
+) -> Result<(serde_json::Value, Registration)> {
     let name = parse_name(name)?;
     if !matches!(kind, "passkey" | "security_key") {
         return Err(Error::invalid("kind", "must be passkey or security_key"));
@@ -119,7 +126,10 @@ pub async fn start_registration(app: &App, user: &User, name: &str, kind: &str) 
         sel.insert("residentKey".into(), json!(if required { "required" } else { "discouraged" }));
         sel.insert("requireResidentKey".into(), json!(required));
     }
-    Ok((options, Registration { state, user_id: user.id, name, kind: kind.to_string(), expires_at: app.now() + CEREMONY_SECS }))
+    Ok((
+        options,
+        Registration { state, user_id: user.id, name, kind: kind.to_string(), expires_at: app.now() + CEREMONY_SECS },
+    ))
 }
 
 fn flags(passkey: &Passkey) -> (i64, bool, bool) {
@@ -158,7 +168,9 @@ pub async fn finish_registration(
         .bind(id).bind(user.id).bind(AsRef::<[u8]>::as_ref(passkey.cred_id()).to_vec()).bind(&reg.name).bind(&reg.kind).bind(&json)
         .bind(count).bind(be).bind(bs).bind(now).execute(c).await.map(|r| r.rows_affected()));
     match inserted {
-        Err(e) if crate::db::is_unique_violation(&e) => return Err(Error::Conflict("this authenticator is already registered".into())),
+        Err(e) if crate::db::is_unique_violation(&e) => {
+            return Err(Error::Conflict("this authenticator is already registered".into()));
+        }
         r => r?,
     };
     let codes = if had_factors { None } else { super::mfa::issue_first_recovery_codes(&mut tx, user.id, now).await? };
@@ -200,11 +212,13 @@ pub async fn start_authentication(app: &App, user: Option<Uuid>) -> Result<(Requ
             if keys.is_empty() {
                 return Err(Error::Conflict("no passkey or security key is registered for this account".into()));
             }
-            let (rcr, state) = rp(app)?.start_passkey_authentication(&keys).map_err(|e| Error::BadRequest(e.to_string()))?;
+            let (rcr, state) =
+                rp(app)?.start_passkey_authentication(&keys).map_err(|e| Error::BadRequest(e.to_string()))?;
             Ok((rcr, Authentication::SecondFactor { state, user_id: uid, expires_at }))
         }
         None => {
-            let (rcr, state) = rp(app)?.start_discoverable_authentication().map_err(|e| Error::BadRequest(e.to_string()))?;
+            let (rcr, state) =
+                rp(app)?.start_discoverable_authentication().map_err(|e| Error::BadRequest(e.to_string()))?;
             Ok((rcr, Authentication::Discoverable { state, expires_at }))
         }
     }
@@ -221,7 +235,12 @@ pub struct Authenticated {
 }
 
 /// Finishes an authentication, with the sign-in throttle, and audits the outcome.
-pub async fn finish_authentication(app: &App, auth: Authentication, response: &PublicKeyCredential, origin: &Origin) -> Result<Authenticated, AuthError> {
+pub async fn finish_authentication(
+    app: &App,
+    auth: Authentication,
+    response: &PublicKeyCredential,
+    origin: &Origin,
+) -> Result<Authenticated, AuthError> {
     let now = app.now();
     let webauthn = rp(app)?;
     // Who does this claim to be?
@@ -251,7 +270,9 @@ pub async fn finish_authentication(app: &App, auth: Authentication, response: &P
     let found = keys.iter().find(|(_, p)| AsRef::<[u8]>::as_ref(p.cred_id()) == cred_id.as_slice());
     let result = match (&auth, found) {
         (_, None) => Err("unknown_credential".to_string()),
-        (Authentication::SecondFactor { state, .. }, Some(_)) => webauthn.finish_passkey_authentication(response, state).map_err(|e| e.to_string()),
+        (Authentication::SecondFactor { state, .. }, Some(_)) => {
+            webauthn.finish_passkey_authentication(response, state).map_err(|e| e.to_string())
+        }
         (Authentication::Discoverable { state, .. }, Some((_, pk))) => {
             webauthn.finish_discoverable_authentication_v2(response, state.clone(), pk).map_err(|e| e.to_string())
         }
@@ -267,7 +288,9 @@ pub async fn finish_authentication(app: &App, auth: Authentication, response: &P
                 &mut tx,
                 now,
                 origin,
-                audit::Event::new(&actor, "mfa.verify", "user", user.id).details(json!({"method": "webauthn", "reason": reason})).failed(),
+                audit::Event::new(&actor, "mfa.verify", "user", user.id)
+                    .details(json!({"method": "webauthn", "reason": reason}))
+                    .failed(),
             )
             .await?;
             tx.commit().await?;
@@ -294,9 +317,14 @@ pub async fn finish_authentication(app: &App, auth: Authentication, response: &P
     })))
     .await?;
     if matches!(auth, Authentication::Discoverable { .. }) {
-        audit::record(&mut tx, now, origin, audit::Event::new(&actor, "signin.success", "user", user.id).details(json!({
-            "amr": [method], "passwordless": true, "user_agent": origin.user_agent,
-        })))
+        audit::record(
+            &mut tx,
+            now,
+            origin,
+            audit::Event::new(&actor, "signin.success", "user", user.id).details(json!({
+                "amr": [method], "passwordless": true, "user_agent": origin.user_agent,
+            })),
+        )
         .await?;
         metrics::counter!("lanyard_signins_total", "outcome" => "success").increment(1);
     }
@@ -313,8 +341,14 @@ pub async fn remove(app: &App, user: &User, id: Uuid, origin: &Origin) -> Result
     let mut tx = app.db.begin().await?;
     db_run!(&mut tx, c => sqlx::query("DELETE FROM webauthn_credentials WHERE id = $1 AND user_id = $2").bind(id).bind(user.id).execute(c).await.map(|r| r.rows_affected()))?;
     let actor = Actor::user(user.id, &user.username);
-    audit::record(&mut tx, now, origin, audit::Event::new(&actor, "mfa.webauthn_remove", "user", user.id).details(json!({"credential": id, "name": target.name})))
-        .await?;
+    audit::record(
+        &mut tx,
+        now,
+        origin,
+        audit::Event::new(&actor, "mfa.webauthn_remove", "user", user.id)
+            .details(json!({"credential": id, "name": target.name})),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -90,7 +90,13 @@ async fn show_challenge(
         None => return see_other("/signin?notice=mfa_expired"),
     };
     let (has_totp, has_webauthn) = kinds(&app, user).await;
-    render(&ChallengePage { layout: Layout::new("Two-step sign-in", None, &csrf_of(&parts)), next, step_up, has_totp, has_webauthn })
+    render(&ChallengePage {
+        layout: Layout::new("Two-step sign-in", None, &csrf_of(&parts)),
+        next,
+        step_up,
+        has_totp,
+        has_webauthn,
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -366,7 +372,8 @@ async fn regenerate_recovery(
     PortalForm(form): PortalForm<CodeForm>,
 ) -> Result<Response, super::PageError> {
     let presented = form.presented();
-    let fresh = if form.code.trim().is_empty() && me.state.has_recent_mfa(app.now(), 5) { None } else { Some(&presented) };
+    let fresh =
+        if form.code.trim().is_empty() && me.state.has_recent_mfa(app.now(), 5) { None } else { Some(&presented) };
     match mfa::regenerate_recovery(&app, &me.user, fresh, &me.origin).await {
         Ok(codes) => {
             let mut layout = Layout::new("Your recovery codes", Some(&me), &me.csrf);
@@ -386,7 +393,8 @@ async fn show_new_recovery_codes(me: CurrentUser) -> Response {
     match me.session.remove::<Vec<String>>(super::webauthn::SHOW_CODES_KEY).await {
         Ok(Some(codes)) => {
             let mut layout = Layout::new("Your recovery codes", Some(&me), &me.csrf);
-            layout.notice = Some("The passkey or security key was added. Keep these recovery codes somewhere safe.".into());
+            layout.notice =
+                Some("The passkey or security key was added. Keep these recovery codes somewhere safe.".into());
             render(&RecoveryPage { layout, codes })
         }
         _ => see_other("/profile/mfa"),
@@ -394,12 +402,20 @@ async fn show_new_recovery_codes(me: CurrentUser) -> Response {
 }
 
 /// Removing a passkey needs a fresh second factor: one used in the last five minutes, or a code.
-async fn delete_webauthn(State(app): State<AppState>, me: CurrentUser, Path(id): Path<Uuid>, PortalForm(form): PortalForm<CodeForm>) -> Result<Response, super::PageError> {
+async fn delete_webauthn(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Path(id): Path<Uuid>,
+    PortalForm(form): PortalForm<CodeForm>,
+) -> Result<Response, super::PageError> {
     let fresh = me.state.has_recent_mfa(app.now(), 5);
     let checked = if fresh {
         Ok(())
     } else if form.code.trim().is_empty() {
-        Err(AuthError::Other(Error::invalid("code", "enter a current authenticator or recovery code, or sign in again with the passkey first")))
+        Err(AuthError::Other(Error::invalid(
+            "code",
+            "enter a current authenticator or recovery code, or sign in again with the passkey first",
+        )))
     } else {
         mfa::verify(&app, &me.user, &form.presented(), &me.origin).await.map(|_| ())
     };

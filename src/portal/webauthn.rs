@@ -37,7 +37,9 @@ fn auth_json_error(e: AuthError) -> Response {
     match e {
         AuthError::Other(inner) => json_error(inner),
         AuthError::Throttled(s) => json_error(Error::TooManyRequests(s)),
-        AuthError::InvalidCredentials => json_error(Error::invalid("credential", "the passkey or security key was not accepted")),
+        AuthError::InvalidCredentials => {
+            json_error(Error::invalid("credential", "the passkey or security key was not accepted"))
+        }
         AuthError::Disabled => json_error(Error::Forbidden(AuthError::Disabled.to_string())),
     }
 }
@@ -54,7 +56,11 @@ pub struct StartRegistration {
     kind: String,
 }
 
-async fn start_registration(State(app): State<AppState>, me: CurrentUser, Json(body): Json<StartRegistration>) -> Response {
+async fn start_registration(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Json(body): Json<StartRegistration>,
+) -> Response {
     match webauthn::start_registration(&app, &me.user, &body.name, &body.kind).await {
         Ok((options, reg)) => {
             if me.session.insert(webauthn::REG_KEY, &reg).await.is_err() {
@@ -66,7 +72,11 @@ async fn start_registration(State(app): State<AppState>, me: CurrentUser, Json(b
     }
 }
 
-async fn finish_registration(State(app): State<AppState>, me: CurrentUser, Json(body): Json<RegisterPublicKeyCredential>) -> Response {
+async fn finish_registration(
+    State(app): State<AppState>,
+    me: CurrentUser,
+    Json(body): Json<RegisterPublicKeyCredential>,
+) -> Response {
     let Ok(Some(reg)) = me.session.remove::<Registration>(webauthn::REG_KEY).await else {
         return json_error(Error::BadRequest("no registration in progress; start again".into()));
     };
@@ -113,7 +123,11 @@ async fn expected_user(app: &AppState, session: &Session) -> Option<uuid::Uuid> 
     }
 }
 
-async fn start_authentication(State(app): State<AppState>, session: Session, body: Option<Json<StartAuthentication>>) -> Response {
+async fn start_authentication(
+    State(app): State<AppState>,
+    session: Session,
+    body: Option<Json<StartAuthentication>>,
+) -> Response {
     let conditional = body.is_some_and(|b| b.0.conditional);
     let user = expected_user(&app, &session).await;
     match webauthn::start_authentication(&app, user).await {
@@ -140,10 +154,20 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
-async fn finish_authentication(State(app): State<AppState>, session: Session, Query(q): Query<NextQuery>, req: Request) -> Response {
+async fn finish_authentication(
+    State(app): State<AppState>,
+    session: Session,
+    Query(q): Query<NextQuery>,
+    req: Request,
+) -> Response {
     let (parts, body) = req.into_parts();
     let origin = origin_of(&app, &parts);
-    let Json(credential) = match <Json<PublicKeyCredential> as axum::extract::FromRequest<()>>::from_request(Request::from_parts(parts, body), &()).await {
+    let Json(credential) = match <Json<PublicKeyCredential> as axum::extract::FromRequest<()>>::from_request(
+        Request::from_parts(parts, body),
+        &(),
+    )
+    .await
+    {
         Ok(j) => j,
         Err(e) => return json_error(Error::BadRequest(e.body_text())),
     };

@@ -46,7 +46,8 @@ pub async fn spawn_on(mut config: Config, dir: Arc<tempfile::TempDir>, clock: Fi
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     config.listen = addr;
-    config.public_url = Some(url::Url::parse(&format!("http://127.0.0.1:{}", addr.port())).expect("url"));
+    // `localhost`, not the IP: WebAuthn needs a host name (tests still connect to 127.0.0.1).
+    config.public_url = Some(url::Url::parse(&format!("http://localhost:{}", addr.port())).expect("url"));
     let app = Arc::new(App::open(config.clone(), Arc::new(clock.clone()), false).await.expect("app opens"));
     lanyard::server::launch(app.clone(), listener, std::future::pending()).await.expect("launch");
     TestApp { base: format!("http://127.0.0.1:{}", addr.port()), app, clock, config, dir }

@@ -12,3 +12,4 @@ mod operations;
 mod robustness;
 mod sessions;
 mod signin;
+mod webauthn;
