@@ -3,6 +3,7 @@
 
 mod admin_api;
 mod audit_log;
+mod browser;
 mod cli;
 mod crypto;
 mod helpers;
