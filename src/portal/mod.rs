@@ -222,6 +222,7 @@ impl FromRequestParts<AppState> for CurrentUser {
         }
         if state.must_enrol_mfa
             && !path.starts_with("/profile/mfa")
+            && !path.starts_with("/profile/webauthn")
             && path != "/signout"
             && path != "/profile/password"
         {
