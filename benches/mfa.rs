@@ -14,8 +14,12 @@ fn totp(c: &mut Criterion) {
     let secret = TotpSecret::generate().expect("secret");
     let now = 1_800_000_000;
     let code = secret.code_at(now);
-    c.bench_function("totp verify (6 digits, ±1 step)", |b| b.iter(|| black_box(secret.matching_step(black_box(&code), now))));
-    c.bench_function("totp verify, wrong code (all 3 steps tried)", |b| b.iter(|| black_box(secret.matching_step(black_box("000000"), now))));
+    c.bench_function("totp verify (6 digits, ±1 step)", |b| {
+        b.iter(|| black_box(secret.matching_step(black_box(&code), now)))
+    });
+    c.bench_function("totp verify, wrong code (all 3 steps tried)", |b| {
+        b.iter(|| black_box(secret.matching_step(black_box("000000"), now)))
+    });
 }
 
 fn webauthn(c: &mut Criterion) {

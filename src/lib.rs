@@ -13,6 +13,7 @@
 //! - [`jobs`]: periodic clean-up.
 //! - [`cli`]: the `lanyard` command.
 
+pub mod access;
 pub mod api;
 pub mod app;
 pub mod audit;

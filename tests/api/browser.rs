@@ -117,7 +117,10 @@ impl Browser {
     async fn find(&self, css: &str) -> Result<String> {
         let mut last = String::new();
         for _ in 0..50 {
-            match self.cmd(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css}))).await {
+            match self
+                .cmd(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css})))
+                .await
+            {
                 Ok(v) => match v[ELEMENT].as_str() {
                     Some(id) => return Ok(id.to_string()),
                     None => last = v.to_string(),
@@ -271,9 +274,12 @@ async fn passkey_enrolment_then_passwordless_sign_in() {
     .await
     .expect("audit");
     assert!(events.iter().any(|e| e.details.contains("\"passwordless\":true")), "a passwordless sign-in was audited");
-    let outs = lanyard::audit::list(&t.app.db, &lanyard::audit::Filter { action: Some("signout".into()), limit: 10, ..Default::default() })
-        .await
-        .expect("audit");
+    let outs = lanyard::audit::list(
+        &t.app.db,
+        &lanyard::audit::Filter { action: Some("signout".into()), limit: 10, ..Default::default() },
+    )
+    .await
+    .expect("audit");
     assert_eq!(outs.len(), 1, "the user really signed out before the passkey sign-in");
 }
 

@@ -200,12 +200,18 @@ async fn factor_listing_and_reset_include_passkeys() {
 async fn a_required_policy_accepts_a_passkey_as_the_first_factor() {
     let t = spawn_app().await;
     let policy = lanyard::authn::mfa::MfaPolicy { mode: "required".into(), groups: vec![], step_up_minutes: 0 };
-    lanyard::authn::mfa::set_policy(&t.app, &lanyard::audit::Actor::cli("test"), &Default::default(), policy).await.expect("policy");
+    lanyard::authn::mfa::set_policy(&t.app, &lanyard::audit::Actor::cli("test"), &Default::default(), policy)
+        .await
+        .expect("policy");
     t.user("vic", PASSWORD, false).await;
     let c = client();
     assert_eq!(t.sign_in(&c, "vic", PASSWORD).await.headers()["location"], "/profile/mfa");
     assert_eq!(c.get(t.url("/")).send().await.expect("home").headers()["location"], "/profile/mfa");
     let mut key = SoftPasskey::new(true);
     register(&t, &c, &mut key, "passkey").await;
-    assert_eq!(c.get(t.url("/")).send().await.expect("home").status(), StatusCode::OK, "enrolled: no longer held at the MFA page");
+    assert_eq!(
+        c.get(t.url("/")).send().await.expect("home").status(),
+        StatusCode::OK,
+        "enrolled: no longer held at the MFA page"
+    );
 }
