@@ -46,6 +46,17 @@ pub struct Statement {
     pub resources: Resources,
     /// Every condition must hold (AND).
     pub conditions: Vec<Condition>,
+    /// Action and resource patterns compiled once at parse time, so a decision allocates little.
+    #[serde(skip)]
+    pub compiled: Compiled,
+}
+
+/// Pre-compiled patterns of a statement (see [`super::pattern`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Compiled {
+    /// Lower-cased action patterns.
+    pub actions: Vec<Vec<super::pattern::Tok>>,
+    pub resources: Vec<super::pattern::ArnPat>,
 }
 
 /// How a condition compares.

@@ -22,7 +22,16 @@ impl Context {
 
     /// Sets a key (replacing earlier values).
     pub fn set(&mut self, key: &str, values: Vec<String>) -> &mut Self {
-        self.values.insert(key.to_ascii_lowercase(), values);
+        let key = key.to_ascii_lowercase();
+        let alias = if let Some(rest) = key.strip_prefix("aws:") {
+            Some(format!("lanyard:{rest}"))
+        } else {
+            key.strip_prefix("lanyard:").map(|rest| format!("aws:{rest}"))
+        };
+        if let Some(a) = alias {
+            self.values.insert(a, values.clone());
+        }
+        self.values.insert(key, values);
         self
     }
 
@@ -33,16 +42,11 @@ impl Context {
 
     /// The values of a key, following the `aws:` ⇄ `lanyard:` alias.
     pub fn get(&self, key: &str) -> Option<&Vec<String>> {
-        let key = key.to_ascii_lowercase();
-        self.values.get(&key).or_else(|| {
-            if let Some(rest) = key.strip_prefix("aws:") {
-                self.values.get(&format!("lanyard:{rest}"))
-            } else if let Some(rest) = key.strip_prefix("lanyard:") {
-                self.values.get(&format!("aws:{rest}"))
-            } else {
-                None
-            }
-        })
+        if key.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.values.get(&key.to_ascii_lowercase())
+        } else {
+            self.values.get(key)
+        }
     }
 }
 
@@ -95,12 +99,14 @@ fn label(policy: &str, sid: &Option<String>, index: usize) -> String {
 
 /// Decides `req` against identity policies and an optional permissions boundary.
 pub fn evaluate(identity: &[NamedPolicy], boundary: Option<&[NamedPolicy]>, req: &Request<'_>) -> Outcome {
+    let prepared = prepare(req);
+    let req = &prepared;
     let sets: [(&[NamedPolicy], bool); 2] = [(identity, false), (boundary.unwrap_or(&[]), true)];
     // 1. An explicit deny anywhere wins.
     for (policies, _) in sets {
         for np in policies {
             for (i, st) in np.policy.statements.iter().enumerate() {
-                if st.effect == Effect::Deny && statement_applies(&np.policy, st, req) {
+                if st.effect == Effect::Deny && applies(&np.policy, st, req) {
                     return Outcome {
                         decision: Decision::Deny,
                         explicit: true,
@@ -147,42 +153,57 @@ pub fn evaluate(identity: &[NamedPolicy], boundary: Option<&[NamedPolicy]>, req:
     }
 }
 
-fn first_allow(policies: &[NamedPolicy], req: &Request<'_>) -> Option<(String, Option<String>, usize)> {
+fn first_allow(policies: &[NamedPolicy], req: &Prepared<'_>) -> Option<(String, Option<String>, usize)> {
     policies.iter().find_map(|np| {
         np.policy
             .statements
             .iter()
             .enumerate()
-            .find(|(_, st)| st.effect == Effect::Allow && statement_applies(&np.policy, st, req))
+            .find(|(_, st)| st.effect == Effect::Allow && applies(&np.policy, st, req))
             .map(|(i, st)| (np.name.clone(), st.sid.clone(), i))
     })
 }
 
+/// A request prepared once for matching: the action lower-cased, the resource split.
+struct Prepared<'a> {
+    req: &'a Request<'a>,
+    action: Vec<char>,
+    resource: pattern::SplitArn,
+}
+
+fn prepare<'a>(req: &'a Request<'a>) -> Prepared<'a> {
+    Prepared {
+        req,
+        action: req.action.to_lowercase().chars().collect(),
+        resource: pattern::SplitArn::new(req.resource),
+    }
+}
+
 /// Whether a statement covers the request: action, resource and every condition.
 pub fn statement_applies(policy: &Policy, st: &Statement, req: &Request<'_>) -> bool {
+    applies(policy, st, &prepare(req))
+}
+
+fn applies(policy: &Policy, st: &Statement, p: &Prepared<'_>) -> bool {
     let subst = policy.version == Version::V2012;
-    let action_hit = |list: &[String]| {
-        list.iter().any(|a| {
-            pattern::compile(a, false, true, req.context).is_some_and(|p| pattern::matches(&p, req.action, true))
-        })
-    };
-    let resource_hit = |list: &[String]| {
-        list.iter().any(|r| {
-            pattern::compile(r, subst, true, req.context).is_some_and(|p| pattern::arn_matches(&p, req.resource))
-        })
-    };
+    let action_hit = st.compiled.actions.iter().any(|pat| pattern::matches_chars(pat, &p.action));
     let actions_ok = match &st.actions {
-        Actions::Action(l) => action_hit(l),
-        Actions::NotAction(l) => !action_hit(l),
+        Actions::Action(_) => action_hit,
+        Actions::NotAction(_) => !action_hit,
     };
     if !actions_ok {
         return false;
     }
+    let resource_hit = st
+        .compiled
+        .resources
+        .iter()
+        .any(|pat| pattern::arn_pat_matches(pat, &p.resource, p.req.resource, p.req.context));
     let resources_ok = match &st.resources {
-        Resources::Resource(l) => resource_hit(l),
-        Resources::NotResource(l) => !resource_hit(l),
+        Resources::Resource(_) => resource_hit,
+        Resources::NotResource(_) => !resource_hit,
     };
-    resources_ok && st.conditions.iter().all(|c| condition_holds(c, subst, req.context))
+    resources_ok && st.conditions.iter().all(|c| condition_holds(c, subst, p.req.context))
 }
 
 /// Whether one condition (operator × key × values) holds for the context.
@@ -218,14 +239,10 @@ pub fn condition_holds(c: &Condition, subst: bool, ctx: &Context) -> bool {
 /// The positive comparison behind an operator (`StringNotEquals` compares like `StringEquals`).
 fn compare(op: Operator, actual: &str, policy_value: &str, subst: bool, ctx: &Context) -> bool {
     use Operator::*;
-    let literal = |s: &str| {
-        pattern::compile(s, subst, false, ctx)
-            .map(|t| t.into_iter().map(|x| if let Tok::Lit(c) = x { c } else { '*' }).collect::<String>())
-    };
     match op {
-        StringEquals | StringNotEquals => literal(policy_value).is_some_and(|p| p == actual),
+        StringEquals | StringNotEquals => lit(policy_value, subst, ctx).is_some_and(|p| p == actual),
         StringEqualsIgnoreCase | StringNotEqualsIgnoreCase => {
-            literal(policy_value).is_some_and(|p| p.to_lowercase() == actual.to_lowercase())
+            lit(policy_value, subst, ctx).is_some_and(|p| p.to_lowercase() == actual.to_lowercase())
         }
         StringLike | StringNotLike => {
             pattern::compile(policy_value, subst, true, ctx).is_some_and(|p| pattern::matches(&p, actual, false))
@@ -236,7 +253,10 @@ fn compare(op: Operator, actual: &str, policy_value: &str, subst: bool, ctx: &Co
         | NumericLessThanEquals
         | NumericGreaterThan
         | NumericGreaterThanEquals => {
-            match (actual.trim().parse::<f64>(), literal(policy_value).and_then(|p| p.trim().parse::<f64>().ok())) {
+            match (
+                actual.trim().parse::<f64>(),
+                lit(policy_value, subst, ctx).and_then(|p| p.trim().parse::<f64>().ok()),
+            ) {
                 (Ok(a), Some(p)) => match op {
                     NumericEquals | NumericNotEquals => a == p,
                     NumericLessThan => a < p,
@@ -248,7 +268,7 @@ fn compare(op: Operator, actual: &str, policy_value: &str, subst: bool, ctx: &Co
             }
         }
         DateEquals | DateNotEquals | DateLessThan | DateLessThanEquals | DateGreaterThan | DateGreaterThanEquals => {
-            match (parse_date(actual), literal(policy_value).and_then(|p| parse_date(&p))) {
+            match (parse_date(actual), lit(policy_value, subst, ctx).and_then(|p| parse_date(&p))) {
                 (Some(a), Some(p)) => match op {
                     DateEquals | DateNotEquals => a == p,
                     DateLessThan => a < p,
@@ -259,8 +279,8 @@ fn compare(op: Operator, actual: &str, policy_value: &str, subst: bool, ctx: &Co
                 _ => false,
             }
         }
-        Bool => literal(policy_value).is_some_and(|p| p.eq_ignore_ascii_case(actual)),
-        BinaryEquals => literal(policy_value).is_some_and(|p| p == actual),
+        Bool => lit(policy_value, subst, ctx).is_some_and(|p| p.eq_ignore_ascii_case(actual)),
+        BinaryEquals => lit(policy_value, subst, ctx).is_some_and(|p| p == actual),
         IpAddress | NotIpAddress => match (actual.trim().parse::<std::net::IpAddr>(), parse_cidr(policy_value)) {
             (Ok(ip), Some(net)) => net.contains(ip),
             _ => false,
@@ -270,6 +290,15 @@ fn compare(op: Operator, actual: &str, policy_value: &str, subst: bool, ctx: &Co
         }
         Null => false,
     }
+}
+
+/// A policy value with its variables substituted (borrowed when it has none).
+fn lit<'a>(s: &'a str, subst: bool, ctx: &Context) -> Option<std::borrow::Cow<'a, str>> {
+    if !subst || !s.contains("${") {
+        return Some(std::borrow::Cow::Borrowed(s));
+    }
+    pattern::compile(s, subst, false, ctx)
+        .map(|t| std::borrow::Cow::Owned(t.into_iter().map(|x| if let Tok::Lit(c) = x { c } else { '*' }).collect()))
 }
 
 /// Parses an ISO 8601 date/time (`2026-01-31`, `2026-01-31T12:00:00Z`, with offset or

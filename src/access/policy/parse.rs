@@ -120,7 +120,8 @@ fn statement(path: &str, v: &Value, version: Version) -> Result<Statement, Polic
         None => Vec::new(),
         Some(c) => conditions(&format!("{path}.Condition"), c, version)?,
     };
-    Ok(Statement { sid, effect, actions, resources, conditions })
+    let compiled = super::pattern::compile_statement(&actions, &resources, version);
+    Ok(Statement { sid, effect, actions, resources, conditions, compiled })
 }
 
 fn string_list<'a>(path: &str, v: &'a Value) -> Result<Vec<(String, &'a str)>, PolicyError> {

@@ -58,6 +58,138 @@ fn resolve(inner: &str, vars: &dyn Vars) -> Option<String> {
     }
 }
 
+/// Whether `text` (already split into chars) matches the pattern; no allocation.
+pub fn matches_chars(pat: &[Tok], text: &[char]) -> bool {
+    let (mut p, mut t) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pat.get(p) {
+            Some(Tok::Lit(c)) if *c == text[t] => {
+                p += 1;
+                t += 1;
+            }
+            Some(Tok::Quest) => {
+                p += 1;
+                t += 1;
+            }
+            Some(Tok::Star) => {
+                star = Some((p, t));
+                p += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    p = sp + 1;
+                    t = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pat[p..].iter().all(|t| *t == Tok::Star)
+}
+
+/// A resource pattern, compiled: `*`, six ARN segments, or (with policy variables) the text to
+/// compile per request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ArnPat {
+    Any,
+    Segments(Vec<Vec<Tok>>),
+    Plain(Vec<Tok>),
+    Dynamic(String),
+}
+
+fn split_segments(pattern: &[Tok]) -> ArnPat {
+    if pattern == [Tok::Star] {
+        return ArnPat::Any;
+    }
+    let mut segs: Vec<Vec<Tok>> = vec![Vec::new()];
+    for t in pattern {
+        if *t == Tok::Lit(':') && segs.len() < 6 {
+            segs.push(Vec::new());
+        } else if let Some(last) = segs.last_mut() {
+            last.push(t.clone());
+        }
+    }
+    if segs.len() == 6 { ArnPat::Segments(segs) } else { ArnPat::Plain(pattern.to_vec()) }
+}
+
+/// A resource split once per request for matching against compiled patterns: its characters,
+/// and where its six ARN segments start and end (one allocation).
+pub struct SplitArn {
+    whole: Vec<char>,
+    segments: Option<[(usize, usize); 6]>,
+}
+
+impl SplitArn {
+    pub fn new(arn: &str) -> Self {
+        let whole: Vec<char> = arn.chars().collect();
+        let mut bounds = [(0usize, 0usize); 6];
+        let mut seg = 0;
+        let mut start = 0;
+        for (i, c) in whole.iter().enumerate() {
+            if *c == ':' && seg < 5 {
+                bounds[seg] = (start, i);
+                seg += 1;
+                start = i + 1;
+            }
+        }
+        bounds[5] = (start, whole.len());
+        Self { segments: (seg == 5).then_some(bounds), whole }
+    }
+}
+
+/// Whether a compiled resource pattern matches; dynamic ones are compiled with `vars` now.
+pub fn arn_pat_matches(p: &ArnPat, arn: &SplitArn, raw: &str, vars: &dyn Vars) -> bool {
+    match p {
+        ArnPat::Any => true,
+        ArnPat::Segments(segs) => arn
+            .segments
+            .as_ref()
+            .is_some_and(|b| segs.iter().zip(b).all(|(p, (s, e))| matches_chars(p, &arn.whole[*s..*e]))),
+        ArnPat::Plain(t) => matches_chars(t, &arn.whole),
+        ArnPat::Dynamic(text) => compile(text, true, true, vars).is_some_and(|t| arn_matches(&t, raw)),
+    }
+}
+
+/// Compiles a statement's action and resource patterns (variables are left for request time).
+pub fn compile_statement(
+    actions: &super::document::Actions,
+    resources: &super::document::Resources,
+    version: super::document::Version,
+) -> super::document::Compiled {
+    use super::document::{Actions, Resources, Version};
+    struct NoVars;
+    impl Vars for NoVars {
+        fn var(&self, _: &str) -> Option<String> {
+            None
+        }
+    }
+    let action_list = match actions {
+        Actions::Action(l) | Actions::NotAction(l) => l,
+    };
+    let resource_list = match resources {
+        Resources::Resource(l) | Resources::NotResource(l) => l,
+    };
+    let substitute = version == Version::V2012;
+    super::document::Compiled {
+        actions: action_list
+            .iter()
+            .map(|a| compile(&a.to_lowercase(), false, true, &NoVars).unwrap_or_default())
+            .collect(),
+        resources: resource_list
+            .iter()
+            .map(|r| {
+                if substitute && r.contains("${") {
+                    ArnPat::Dynamic(r.clone())
+                } else {
+                    split_segments(&compile(r, false, true, &NoVars).unwrap_or_default())
+                }
+            })
+            .collect(),
+    }
+}
+
 /// Whether `s` matches the pattern (`case_insensitive` for actions and IgnoreCase operators).
 pub fn matches(pattern: &[Tok], s: &str, case_insensitive: bool) -> bool {
     let text: Vec<char> = if case_insensitive { s.to_lowercase().chars().collect() } else { s.chars().collect() };

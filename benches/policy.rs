@@ -1,0 +1,51 @@
+//! Policy decision cost in-process (`cargo bench --bench policy`): a realistic permission set
+//! of 10 statements with wildcards, a NotAction, conditions and a policy variable.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use lanyard::access::policy::{Context, NamedPolicy, Request, evaluate, parse};
+use std::hint::black_box;
+
+const SET: &str = r#"{"Version":"2012-10-17","Statement":[
+ {"Sid":"ReadBuckets","Effect":"Allow","Action":["s3:Get*","s3:List*"],"Resource":["arn:aws:s3:::reports","arn:aws:s3:::reports/*"]},
+ {"Sid":"Home","Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::home/${aws:username}/*"},
+ {"Sid":"Ec2Describe","Effect":"Allow","Action":"ec2:Describe*","Resource":"*"},
+ {"Sid":"Ec2Team","Effect":"Allow","Action":["ec2:StartInstances","ec2:StopInstances"],"Resource":"arn:aws:ec2:*:111122223333:instance/*","Condition":{"StringEquals":{"aws:ResourceTag/team":"${aws:PrincipalTag/team}"}}},
+ {"Sid":"Logs","Effect":"Allow","Action":"logs:*","Resource":"arn:aws:logs:eu-west-1:111122223333:log-group:/app/*"},
+ {"Sid":"Dynamo","Effect":"Allow","Action":["dynamodb:GetItem","dynamodb:Query"],"Resource":"arn:aws:dynamodb:*:111122223333:table/orders*","Condition":{"IpAddress":{"aws:SourceIp":["10.0.0.0/8","192.168.0.0/16"]}}},
+ {"Sid":"Queue","Effect":"Allow","Action":"sqs:SendMessage","Resource":"arn:aws:sqs:*:111122223333:jobs-*","Condition":{"Bool":{"aws:SecureTransport":"true"}}},
+ {"Sid":"NotIam","Effect":"Deny","NotAction":["s3:*","ec2:*","logs:*","dynamodb:*","sqs:*","sts:*"],"Resource":"*"},
+ {"Sid":"NoDelete","Effect":"Deny","Action":["s3:DeleteBucket","dynamodb:DeleteTable"],"Resource":"*"},
+ {"Sid":"WorkHours","Effect":"Deny","Action":"ec2:TerminateInstances","Resource":"*","Condition":{"DateGreaterThan":{"aws:CurrentTime":"2030-01-01T00:00:00Z"}}}
+]}"#;
+
+fn decisions(c: &mut Criterion) {
+    let policies = vec![NamedPolicy { name: "Engineer".into(), policy: parse(SET).expect("valid") }];
+    let ctx = Context::new()
+        .with("aws:username", "alice")
+        .with("aws:PrincipalTag/team", "eng")
+        .with("aws:ResourceTag/team", "eng")
+        .with("aws:SourceIp", "10.1.2.3")
+        .with("aws:SecureTransport", "true")
+        .with("aws:CurrentTime", "2026-11-23T12:00:00Z");
+    let requests = [
+        ("s3:GetObject", "arn:aws:s3:::reports/2026/q3.csv"),
+        ("s3:PutObject", "arn:aws:s3:::home/alice/notes.txt"),
+        ("ec2:StopInstances", "arn:aws:ec2:eu-west-1:111122223333:instance/i-0abc"),
+        ("dynamodb:Query", "arn:aws:dynamodb:eu-west-1:111122223333:table/orders-2026"),
+        ("iam:CreateUser", "*"),
+        ("s3:PutObject", "arn:aws:s3:::reports/x"),
+    ];
+    let mut group = c.benchmark_group("policy");
+    group.throughput(Throughput::Elements(requests.len() as u64));
+    group.bench_function("decide 6 requests, 10-statement set", |b| {
+        b.iter(|| {
+            for (action, resource) in requests {
+                black_box(evaluate(&policies, None, &Request { action, resource, context: &ctx }));
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, decisions);
+criterion_main!(benches);
