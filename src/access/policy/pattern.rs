@@ -58,7 +58,8 @@ fn resolve(inner: &str, vars: &dyn Vars) -> Option<String> {
     }
 }
 
-/// Whether `text` (already split into chars) matches the pattern; no allocation.
+/// Whether `text` (already split into chars) matches the pattern; no allocation. A linear
+/// backtracking wildcard match: O(len(text) × len(pattern)) at worst.
 pub fn matches_chars(pat: &[Tok], text: &[char]) -> bool {
     let (mut p, mut t) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
@@ -204,34 +205,7 @@ pub fn matches(pattern: &[Tok], s: &str, case_insensitive: bool) -> bool {
     } else {
         pattern.to_vec()
     };
-    // Classic linear-backtracking wildcard match: O(len(text) * len(pattern)) at worst.
-    let (mut p, mut t) = (0usize, 0usize);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match pat.get(p) {
-            Some(Tok::Lit(c)) if *c == text[t] => {
-                p += 1;
-                t += 1;
-            }
-            Some(Tok::Quest) => {
-                p += 1;
-                t += 1;
-            }
-            Some(Tok::Star) => {
-                star = Some((p, t));
-                p += 1;
-            }
-            _ => match star {
-                Some((sp, st)) => {
-                    p = sp + 1;
-                    t = st + 1;
-                    star = Some((sp, st + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    pat[p..].iter().all(|t| *t == Tok::Star)
+    matches_chars(&pat, &text)
 }
 
 /// Matches an ARN pattern against an ARN: `*` matches everything; otherwise both split into
