@@ -107,6 +107,8 @@ async fn finish_password(
     session.cycle_id().await.map_err(save_err)?;
     if mfa::has_factors(app, signed_in.user.id).await? {
         let pending = PendingMfa { state: signed_in.state, expires_at: app.now() + 300, next };
+        // Whoever was signed in on this browser before is signed out until the second step.
+        session.remove::<AuthState>(AUTH_KEY).await.map_err(save_err)?;
         session.insert(PENDING_KEY, &pending).await.map_err(save_err)?;
         return Ok(see_other("/signin/mfa"));
     }

@@ -330,3 +330,26 @@ fn base32_decode(s: &str) -> Vec<u8> {
     }
     out
 }
+
+#[tokio::test]
+async fn a_second_sign_in_waiting_for_its_code_signs_out_the_first_user() {
+    let t = spawn_app().await;
+    t.user("amy", PASSWORD, false).await;
+    t.user("bea", PASSWORD, false).await;
+    let b = t.signed_in("bea", PASSWORD).await;
+    enrol(&t, &b).await;
+    let c = t.signed_in("amy", PASSWORD).await;
+    let token = t.csrf(&c, "/profile").await;
+    let r = c
+        .post(t.url("/signin"))
+        .form(&[("username", "bea"), ("password", PASSWORD), ("csrf_token", token.as_str())])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.headers()["location"], "/signin/mfa");
+    assert_eq!(
+        c.get(t.url("/")).send().await.expect("home").status(),
+        StatusCode::SEE_OTHER,
+        "neither amy nor bea is signed in"
+    );
+}
