@@ -110,7 +110,11 @@ pub struct CodeForm {
 
 impl CodeForm {
     fn presented(&self) -> Presented {
-        if self.method == "recovery" {
+        // Six digits are an authenticator code; anything else typed in a code field is taken as
+        // a recovery code (people with only passkeys have no authenticator codes).
+        let digits: String = self.code.chars().filter(|c| !c.is_whitespace()).collect();
+        let looks_totp = digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit());
+        if self.method == "recovery" || !looks_totp {
             Presented::Recovery(self.code.clone())
         } else {
             Presented::Totp(self.code.clone())
