@@ -22,6 +22,8 @@ pub struct App {
     pub csrf_key: [u8; 32],
     /// The WebAuthn relying party (None when the public URL's host is an IP address).
     pub webauthn: Option<webauthn_rs::Webauthn>,
+    /// Compiled role policies for decisions, checked against the role's revision on every use.
+    pub roles: crate::access::decision::RoleCache,
 }
 
 impl App {
@@ -49,7 +51,7 @@ impl App {
         if webauthn.is_none() {
             tracing::warn!(public_url = %config.public_url(), "passkeys are off: the public URL needs a host name, not an IP address");
         }
-        Ok(App { config, db, clock, sealer, hasher, passwords, csrf_key, webauthn })
+        Ok(App { config, db, clock, sealer, hasher, passwords, csrf_key, webauthn, roles: Default::default() })
     }
 
     /// Now, in Unix seconds, from the injected clock.

@@ -25,52 +25,78 @@ fn unauthenticated(msg: &str) -> Response {
     r
 }
 
+/// A caller allowed to ask for decisions: an administrator, or a token with the `authorize`
+/// scope (what resource services hold).
+#[derive(Debug, Clone)]
+pub struct Decider {
+    pub ctx: Ctx,
+}
+
+impl FromRequestParts<AppState> for Decider {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Response> {
+        authenticate(parts, app, true).await.map(|ctx| Decider { ctx })
+    }
+}
+
 impl FromRequestParts<AppState> for Admin {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Response> {
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().cloned();
-        let origin: Origin = crate::server::origin(app, &parts.headers, peer.as_ref());
-        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-            let presented = value
-                .to_str()
-                .ok()
-                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-                .map(str::trim)
-                .ok_or_else(|| unauthenticated("use Authorization: Bearer <admin token>"))?;
-            let token = crate::authn::api_tokens::authenticate(app, presented)
-                .await
-                .map_err(|e| super::error::ApiError(e).into_response())?
-                .ok_or_else(|| {
-                    unauthenticated(
-                        "the token is unknown, expired or revoked; create one with `lanyard admin token create`",
-                    )
-                })?;
-            return Ok(Admin { ctx: Ctx { actor: Actor::token(token.id, &token.name), origin } });
-        }
-        let session = parts.extensions.get::<Session>().cloned();
-        let state: Option<AuthState> = match &session {
-            Some(s) => s.get(AUTH_KEY).await.ok().flatten(),
-            None => None,
-        };
-        let state = state.ok_or_else(|| unauthenticated("sign in, or send Authorization: Bearer <admin token>"))?;
-        let user = crate::directory::service::get_user(app, state.user_id).await.ok().filter(|u| u.is_active());
-        let Some(user) = user else {
-            return Err(unauthenticated("the session's user no longer exists or is disabled"));
-        };
-        if user.must_change_password {
+        authenticate(parts, app, false).await.map(|ctx| Admin { ctx })
+    }
+}
+
+async fn authenticate(parts: &mut Parts, app: &AppState, decisions_only: bool) -> Result<Ctx, Response> {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().cloned();
+    let origin: Origin = crate::server::origin(app, &parts.headers, peer.as_ref());
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        let presented = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .ok_or_else(|| unauthenticated("use Authorization: Bearer <admin token>"))?;
+        let token = crate::authn::api_tokens::authenticate(app, presented)
+            .await
+            .map_err(|e| super::error::ApiError(e).into_response())?
+            .ok_or_else(|| {
+                unauthenticated(
+                    "the token is unknown, expired or revoked; create one with `lanyard admin token create`",
+                )
+            })?;
+        if token.scope != crate::authn::api_tokens::SCOPE_ADMIN && !decisions_only {
             return Err(json_error(
                 StatusCode::FORBIDDEN,
-                "password_change_required",
-                "change your password in the portal first",
+                "forbidden",
+                "this token may only ask for decisions (POST /api/v1/authorize); use an admin token",
             ));
         }
-        let is_admin = crate::directory::service::is_admin(app, user.id)
-            .await
-            .map_err(|e| super::error::ApiError(e).into_response())?;
-        if !is_admin {
-            return Err(json_error(StatusCode::FORBIDDEN, "forbidden", "administrators only"));
-        }
-        Ok(Admin { ctx: Ctx { actor: Actor::user(user.id, &user.username), origin } })
+        return Ok(Ctx { actor: Actor::token(token.id, &token.name), origin });
     }
+    let session = parts.extensions.get::<Session>().cloned();
+    let state: Option<AuthState> = match &session {
+        Some(s) => s.get(AUTH_KEY).await.ok().flatten(),
+        None => None,
+    };
+    let state = state.ok_or_else(|| unauthenticated("sign in, or send Authorization: Bearer <admin token>"))?;
+    let user = crate::directory::service::get_user(app, state.user_id).await.ok().filter(|u| u.is_active());
+    let Some(user) = user else {
+        return Err(unauthenticated("the session's user no longer exists or is disabled"));
+    };
+    if user.must_change_password {
+        return Err(json_error(
+            StatusCode::FORBIDDEN,
+            "password_change_required",
+            "change your password in the portal first",
+        ));
+    }
+    let is_admin = crate::directory::service::is_admin(app, user.id)
+        .await
+        .map_err(|e| super::error::ApiError(e).into_response())?;
+    if !is_admin {
+        return Err(json_error(StatusCode::FORBIDDEN, "forbidden", "administrators only"));
+    }
+    Ok(Ctx { actor: Actor::user(user.id, &user.username), origin })
 }

@@ -43,7 +43,7 @@ pub struct UpdateGroup {
     pub description: Option<String>,
 }
 
-fn check_limit(limit: Option<i64>) -> ApiResult<i64> {
+pub fn check_limit(limit: Option<i64>) -> ApiResult<i64> {
     match limit {
         Some(l) if !(1..=1000).contains(&l) => {
             Err(crate::error::Error::invalid("limit", "must be between 1 and 1000").into())

@@ -2,12 +2,16 @@
 //! OpenAPI 3.1 at `/api/v1/openapi.json`. Callers authenticate with an admin token
 //! (`Authorization: Bearer lyd_at_…`) or an administrator's portal session plus `X-CSRF-Token`.
 
+pub mod accounts;
+pub mod assignments;
 pub mod audit;
 pub mod auth;
+pub mod decisions;
 pub mod error;
 pub mod groups;
 pub mod mfa;
 pub mod openapi;
+pub mod permission_sets;
 pub mod tokens;
 pub mod users;
 pub mod views;
@@ -36,4 +40,39 @@ pub fn routes() -> Router<AppState> {
         .route("/tokens/{id}", delete(tokens::revoke_token))
         .route("/audit", get(audit::list_audit))
         .route("/audit/verify", get(audit::verify_audit))
+        .route("/accounts", get(accounts::list_accounts).post(accounts::create_account))
+        .route(
+            "/accounts/{id}",
+            get(accounts::get_account).patch(accounts::update_account).delete(accounts::delete_account),
+        )
+        .route("/org-units", get(accounts::list_ous).post(accounts::create_ou))
+        .route("/org-units/{id}", get(accounts::get_ou).patch(accounts::update_ou).delete(accounts::delete_ou))
+        .route("/policies", get(permission_sets::list_policies).post(permission_sets::create_policy))
+        .route(
+            "/policies/{id}",
+            get(permission_sets::get_policy)
+                .patch(permission_sets::update_policy)
+                .delete(permission_sets::delete_policy),
+        )
+        .route("/policies/{id}/versions", get(permission_sets::list_policy_versions))
+        .route(
+            "/permission-sets",
+            get(permission_sets::list_permission_sets).post(permission_sets::create_permission_set),
+        )
+        .route(
+            "/permission-sets/{id}",
+            get(permission_sets::get_permission_set)
+                .patch(permission_sets::update_permission_set)
+                .delete(permission_sets::delete_permission_set),
+        )
+        .route(
+            "/permission-sets/{id}/policies/{policy_id}",
+            put(permission_sets::attach_policy).delete(permission_sets::detach_policy),
+        )
+        .route("/permission-sets/{id}/provision", post(permission_sets::provision))
+        .route("/assignments", get(assignments::list_assignments).post(assignments::create_assignment))
+        .route("/assignments/{id}", get(assignments::get_assignment).delete(assignments::delete_assignment))
+        .route("/users/{id}/access", get(assignments::user_access))
+        .route("/authorize", post(decisions::authorize))
+        .route("/simulate", post(decisions::simulate))
 }

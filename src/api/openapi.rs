@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Lanyard admin API", description = "Users, groups, sessions, tokens and the audit log. Errors are `{\"error\": code, \"message\": text}`."),
+    info(title = "Lanyard admin API", description = "Users, groups, sessions, tokens, the audit log, accounts, permission sets, assignments and decisions. Errors are `{\"error\": code, \"message\": text}`."),
     paths(
         super::users::list_users, super::users::create_user, super::users::get_user, super::users::update_user,
         super::users::delete_user, super::users::set_password, super::users::unlock_user, super::users::list_user_groups,
@@ -16,6 +16,18 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::tokens::list_tokens, super::tokens::create_token, super::tokens::revoke_token,
         super::audit::list_audit, super::audit::verify_audit,
         super::mfa::get_policy, super::mfa::put_policy, super::mfa::list_factors, super::mfa::reset_factors,
+        super::accounts::list_accounts, super::accounts::create_account, super::accounts::get_account,
+        super::accounts::update_account, super::accounts::delete_account, super::accounts::list_ous,
+        super::accounts::create_ou, super::accounts::get_ou, super::accounts::update_ou, super::accounts::delete_ou,
+        super::permission_sets::list_policies, super::permission_sets::create_policy, super::permission_sets::get_policy,
+        super::permission_sets::list_policy_versions, super::permission_sets::update_policy,
+        super::permission_sets::delete_policy, super::permission_sets::list_permission_sets,
+        super::permission_sets::create_permission_set, super::permission_sets::get_permission_set,
+        super::permission_sets::update_permission_set, super::permission_sets::delete_permission_set,
+        super::permission_sets::attach_policy, super::permission_sets::detach_policy, super::permission_sets::provision,
+        super::assignments::list_assignments, super::assignments::create_assignment, super::assignments::get_assignment,
+        super::assignments::delete_assignment, super::assignments::user_access,
+        super::decisions::authorize, super::decisions::simulate,
     ),
     modifiers(&Security),
     security(("bearer" = [])),

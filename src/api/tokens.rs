@@ -17,6 +17,9 @@ pub struct CreateToken {
     pub name: String,
     /// Lifetime in seconds; without it the token lives until revoked.
     pub expires_in: Option<i64>,
+    /// `admin` (default: the whole admin API) or `authorize` (only `POST /api/v1/authorize`,
+    /// for resource services).
+    pub scope: Option<String>,
 }
 
 /// List tokens (never their secrets).
@@ -34,8 +37,15 @@ pub async fn create_token(
     admin: Admin,
     ApiJson(body): ApiJson<CreateToken>,
 ) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
-    let (token, secret) =
-        api_tokens::create(&app, &admin.ctx.actor, &admin.ctx.origin, &body.name, body.expires_in).await?;
+    let (token, secret) = api_tokens::create_scoped(
+        &app,
+        &admin.ctx.actor,
+        &admin.ctx.origin,
+        &body.name,
+        body.expires_in,
+        body.scope.as_deref().unwrap_or(api_tokens::SCOPE_ADMIN),
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedToken { token: TokenView::from(&token), secret: secret.expose().to_string() }),

@@ -102,6 +102,8 @@ pub struct TokenView {
     pub last_used_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<String>,
+    /// `admin` or `authorize` (decisions only).
+    pub scope: String,
 }
 
 impl From<&crate::authn::api_tokens::ApiToken> for TokenView {
@@ -115,6 +117,7 @@ impl From<&crate::authn::api_tokens::ApiToken> for TokenView {
             expires_at: t.expires_at.map(format_unix),
             last_used_at: t.last_used_at.map(format_unix),
             revoked_at: t.revoked_at.map(format_unix),
+            scope: t.scope.clone(),
         }
     }
 }

@@ -25,6 +25,9 @@ pub struct ApiToken {
     pub expires_at: Option<i64>,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// What the token may do: `admin` (the whole admin API) or `authorize` (only ask for
+    /// decisions, for resource services).
+    pub scope: String,
 }
 
 impl ApiToken {
@@ -37,7 +40,11 @@ impl ApiToken {
     }
 }
 
-const COLS: &str = "id, name, hint, created_by, created_at, expires_at, last_used_at, revoked_at";
+const COLS: &str = "id, name, hint, created_by, created_at, expires_at, last_used_at, revoked_at, scope";
+
+/// Token scopes.
+pub const SCOPE_ADMIN: &str = "admin";
+pub const SCOPE_AUTHORIZE: &str = "authorize";
 
 fn parse_name(name: &str) -> Result<String> {
     let n = name.trim();
@@ -55,7 +62,22 @@ pub async fn create(
     name: &str,
     ttl_secs: Option<i64>,
 ) -> Result<(ApiToken, PlainToken)> {
+    create_scoped(app, actor, origin, name, ttl_secs, SCOPE_ADMIN).await
+}
+
+/// Creates a token limited to `scope` (`admin` or `authorize`).
+pub async fn create_scoped(
+    app: &App,
+    actor: &Actor,
+    origin: &Origin,
+    name: &str,
+    ttl_secs: Option<i64>,
+    scope: &str,
+) -> Result<(ApiToken, PlainToken)> {
     let name = parse_name(name)?;
+    if scope != SCOPE_ADMIN && scope != SCOPE_AUTHORIZE {
+        return Err(Error::invalid("scope", "must be admin or authorize"));
+    }
     if let Some(t) = ttl_secs
         && (t <= 0 || t > 10 * 365 * 86400)
     {
@@ -73,16 +95,17 @@ pub async fn create(
         expires_at: ttl_secs.map(|t| now + t),
         last_used_at: None,
         revoked_at: None,
+        scope: scope.to_string(),
     };
     let mut tx = app.db.begin().await?;
-    db_run!(&mut tx, c => sqlx::query("INSERT INTO api_tokens (id, name, token_hash, hint, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-        .bind(id).bind(&token.name).bind(plain.hash()).bind(&token.hint).bind(&token.created_by).bind(now).bind(token.expires_at).execute(c).await.map(|r| r.rows_affected()))?;
+    db_run!(&mut tx, c => sqlx::query("INSERT INTO api_tokens (id, name, token_hash, hint, created_by, created_at, expires_at, scope) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        .bind(id).bind(&token.name).bind(plain.hash()).bind(&token.hint).bind(&token.created_by).bind(now).bind(token.expires_at).bind(scope).execute(c).await.map(|r| r.rows_affected()))?;
     audit::record(
         &mut tx,
         now,
         origin,
         audit::Event::new(actor, "token.create", "api_token", id.to_string())
-            .details(json!({"name": token.name, "expires_at": token.expires_at})),
+            .details(json!({"name": token.name, "expires_at": token.expires_at, "scope": scope})),
     )
     .await?;
     tx.commit().await?;

@@ -1,4 +1,5 @@
-//! Background jobs. Each is idempotent, so running it on every instance at once is harmless.
+//! Background jobs: clean-up of expired rows, and provisioning of permission sets whose roles
+//! lag behind (an edit whose request was interrupted). Each is idempotent, so running it on every instance at once is harmless.
 
 use crate::app::App;
 use std::sync::Arc;
@@ -6,12 +7,24 @@ use std::time::Duration;
 
 /// Starts the periodic clean-up of expired sessions and stale throttle counters.
 pub fn spawn(app: Arc<App>) {
+    let app2 = app.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(300));
         loop {
             tick.tick().await;
             if let Err(e) = clean_up(&app).await {
                 tracing::warn!(error = %e, "clean-up job failed; will retry");
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(30));
+        loop {
+            tick.tick().await;
+            match crate::access::permission_sets::provision_stale(&app2).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(permission_sets = n, "provisioning job finished lagging roles"),
+                Err(e) => tracing::warn!(error = %e.public_message(), "provisioning job failed; will retry"),
             }
         }
     });

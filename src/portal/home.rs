@@ -1,6 +1,8 @@
-//! The home page: where later issues list the user's applications, accounts and roles.
+//! The home page: the accounts a person can use and, under each, their roles (permission sets)
+//! with the session duration; searchable and paged for people with hundreds of accounts.
 
 use super::{CurrentUser, Layout, render};
+use crate::access::assignments::{AccountAccess, access_of};
 use crate::app::AppState;
 use askama::Template;
 use axum::Router;
@@ -9,8 +11,26 @@ use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 
+/// Accounts per page.
+const PAGE: usize = 50;
+
 pub fn routes() -> Router<AppState> {
     Router::new().route("/", get(show_home))
+}
+
+/// A role as the page shows it.
+pub struct RoleRow {
+    pub name: String,
+    pub description: String,
+    pub duration: String,
+    pub arn: String,
+}
+
+pub struct AccountRow {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub roles: Vec<RoleRow>,
 }
 
 #[derive(Template)]
@@ -19,6 +39,11 @@ struct HomePage {
     layout: Layout,
     display_name: String,
     groups: Vec<String>,
+    accounts: Vec<AccountRow>,
+    total: usize,
+    q: String,
+    prev: Option<usize>,
+    next: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -26,16 +51,65 @@ pub struct NoticeQuery {
     pub notice: Option<String>,
 }
 
+#[derive(Debug, Deserialize)]
+pub struct HomeQuery {
+    pub notice: Option<String>,
+    pub q: Option<String>,
+    pub page: Option<usize>,
+}
+
+/// "1 hour", "8 hours", "1 h 30 min".
+pub fn duration_label(secs: i64) -> String {
+    let (h, m) = (secs / 3600, (secs % 3600) / 60);
+    match (h, m) {
+        (1, 0) => "1 hour".into(),
+        (h, 0) => format!("{h} hours"),
+        (0, m) => format!("{m} minutes"),
+        (h, m) => format!("{h} h {m} min"),
+    }
+}
+
+fn rows(access: Vec<AccountAccess>) -> Vec<AccountRow> {
+    access
+        .into_iter()
+        .map(|a| AccountRow {
+            roles: a
+                .roles
+                .iter()
+                .map(|r| RoleRow {
+                    name: r.permission_set_name.clone(),
+                    description: r.permission_set_description.clone(),
+                    duration: duration_label(r.session_duration),
+                    arn: crate::access::model::role_arn(&r.account_id, &r.permission_set_name),
+                })
+                .collect(),
+            id: a.account_id,
+            name: a.account_name,
+            email: a.account_email,
+        })
+        .collect()
+}
+
 async fn show_home(
     State(app): State<AppState>,
     me: CurrentUser,
-    Query(q): Query<NoticeQuery>,
+    Query(q): Query<HomeQuery>,
 ) -> Result<Response, super::PageError> {
     let groups = crate::directory::service::groups_of(&app, me.user.id).await.map_err(|e| me.fail(e))?;
+    let search = q.q.unwrap_or_default().chars().take(100).collect::<String>();
+    let access = access_of(&app, me.user.id, Some(&search)).await.map_err(|e| me.fail(e))?;
+    let total = access.len();
+    let page = q.page.unwrap_or(0).min(total / PAGE);
+    let accounts = rows(access.into_iter().skip(page * PAGE).take(PAGE).collect());
     let layout = Layout::new("Home", Some(&me), &me.csrf).with_notice(q.notice.as_deref());
     Ok(render(&HomePage {
         layout,
         display_name: me.user.display_name.clone(),
         groups: groups.into_iter().map(|g| g.name).collect(),
+        accounts,
+        total,
+        q: search,
+        prev: page.checked_sub(1),
+        next: ((page + 1) * PAGE < total).then_some(page + 1),
     }))
 }

@@ -2,36 +2,6 @@ use crate::helpers::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-struct Api {
-    t: TestApp,
-    token: String,
-    http: reqwest::Client,
-}
-
-impl Api {
-    async fn new() -> Self {
-        let t = spawn_app().await;
-        let token = t.token().await;
-        Self { t, token, http: reqwest::Client::new() }
-    }
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, self.t.url(&format!("/api/v1{path}"))).bearer_auth(&self.token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.expect("send");
-        let status = r.status();
-        let text = r.text().await.expect("body");
-        (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) })
-    }
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.call(reqwest::Method::GET, path, None).await
-    }
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.call(reqwest::Method::POST, path, Some(body)).await
-    }
-}
-
 #[tokio::test]
 async fn user_crud_round_trip() {
     let api = Api::new().await;

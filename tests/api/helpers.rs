@@ -6,6 +6,7 @@ use lanyard::clock::FixedClock;
 use lanyard::config::{Config, Secret};
 use lanyard::crypto::MasterKey;
 use reqwest::StatusCode;
+use serde_json::Value;
 use std::sync::Arc;
 
 pub struct TestApp {
@@ -143,4 +144,50 @@ pub fn set_cookie(resp: &reqwest::Response, name: &str) -> Option<String> {
         let (k, val) = first.split_once('=')?;
         (k.trim() == name).then(|| val.to_string())
     })
+}
+
+/// An admin API client with a bearer token, on its own fresh server.
+pub struct Api {
+    pub t: TestApp,
+    pub token: String,
+    pub http: reqwest::Client,
+}
+
+impl Api {
+    pub async fn new() -> Self {
+        let t = spawn_app().await;
+        let token = t.token().await;
+        Self { t, token, http: reqwest::Client::new() }
+    }
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, self.t.url(&format!("/api/v1{path}"))).bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.expect("send");
+        let status = r.status();
+        let text = r.text().await.expect("body");
+        (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) })
+    }
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+    pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(reqwest::Method::PATCH, path, Some(body)).await
+    }
+    pub async fn put(&self, path: &str) -> (StatusCode, Value) {
+        self.call(reqwest::Method::PUT, path, None).await
+    }
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.call(reqwest::Method::DELETE, path, None).await
+    }
+    /// POSTs and insists on 201, returning the created object.
+    pub async fn create(&self, path: &str, body: Value) -> Value {
+        let (s, v) = self.post(path, body).await;
+        assert_eq!(s, StatusCode::CREATED, "POST {path}: {v}");
+        v
+    }
 }

@@ -1,6 +1,7 @@
 //! Integration tests: the real server over HTTP on a random port, on SQLite by default and on
 //! PostgreSQL when LANYARD_TEST_DATABASE_URL is set (the CI runs both).
 
+mod access;
 mod admin_api;
 mod audit_log;
 mod browser;

@@ -1,0 +1,153 @@
+//! Assignments (a user or a group gets a permission set in an account) and what they add up
+//! to: a person's roles are their direct assignments plus those of their groups, resolved in
+//! the database on every request, so a removed membership takes effect at once.
+
+use super::model::{AccessRow, AccountId, Assignment, PrincipalType};
+use super::permission_sets::provision_in;
+use super::store::{self, AssignmentFilter};
+use crate::app::App;
+use crate::audit;
+use crate::db::{is_foreign_key_violation, is_unique_violation};
+use crate::directory::Ctx;
+use crate::directory::model::Page;
+use crate::error::{Error, Result};
+use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
+
+fn assignment_json(a: &Assignment) -> serde_json::Value {
+    json!({"id": a.id, "account_id": a.account_id, "account": a.account_name, "permission_set_id": a.permission_set_id,
+           "permission_set": a.permission_set_name, "principal_type": a.principal_type().as_str(),
+           "principal_id": a.principal_id(), "principal": a.principal_name})
+}
+
+/// Assigns a permission set to a user or group in an account and provisions the role there
+/// in the same transaction, so the assignment works as soon as it is answered.
+pub async fn create_assignment(
+    app: &App,
+    ctx: &Ctx,
+    account_id: &str,
+    permission_set: Uuid,
+    principal_type: PrincipalType,
+    principal_id: Uuid,
+) -> Result<Assignment> {
+    let account = AccountId::parse(account_id)?;
+    let now = app.now();
+    let id = Uuid::now_v7();
+    let mut tx = app.db.begin().await?;
+    store::find_account(&mut tx, account.as_str()).await?.ok_or(Error::NotFound("account"))?;
+    store::find_permission_set(&mut tx, permission_set).await?.ok_or(Error::NotFound("permission set"))?;
+    let (user_id, group_id) = match principal_type {
+        PrincipalType::User => (Some(principal_id), None),
+        PrincipalType::Group => (None, Some(principal_id)),
+    };
+    let row = store::NewAssignment {
+        id,
+        account_id: account.as_str(),
+        permission_set_id: permission_set,
+        user_id,
+        group_id,
+        now,
+    };
+    match store::insert_assignment(&mut tx, &row).await {
+        Err(e) if is_unique_violation(&e) => {
+            return Err(Error::Conflict("that principal already has this permission set in this account".into()));
+        }
+        Err(e) if is_foreign_key_violation(&e) => {
+            return Err(Error::NotFound(if user_id.is_some() { "user" } else { "group" }));
+        }
+        r => r?,
+    }
+    provision_in(&mut tx, permission_set, Some(account.as_str()), now).await?;
+    let a = store::find_assignment(&mut tx, id).await?.ok_or(Error::NotFound("assignment"))?;
+    audit::record(
+        &mut tx,
+        now,
+        &ctx.origin,
+        audit::Event::new(&ctx.actor, "assignment.create", "assignment", id)
+            .details(json!({"after": assignment_json(&a)})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(a)
+}
+
+pub async fn get_assignment(app: &App, id: Uuid) -> Result<Assignment> {
+    let mut tx = app.db.conn().await?;
+    store::find_assignment(&mut tx, id).await?.ok_or(Error::NotFound("assignment"))
+}
+
+/// Removes an assignment; the role goes from the account when nothing else assigns it there.
+/// Access that depended on it ends with the next decision.
+pub async fn delete_assignment(app: &App, ctx: &Ctx, id: Uuid) -> Result<()> {
+    let now = app.now();
+    let mut tx = app.db.begin().await?;
+    let before = store::find_assignment(&mut tx, id).await?.ok_or(Error::NotFound("assignment"))?;
+    store::delete_assignment(&mut tx, id).await?;
+    let roles_removed = store::delete_unassigned_roles(&mut tx, before.permission_set_id).await?;
+    audit::record(
+        &mut tx,
+        now,
+        &ctx.origin,
+        audit::Event::new(&ctx.actor, "assignment.delete", "assignment", id)
+            .details(json!({"before": assignment_json(&before), "roles_removed": roles_removed})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A page of assignments matching `f`, oldest first.
+pub async fn list_assignments(
+    app: &App,
+    f: &AssignmentFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Page<Assignment>> {
+    let after = match after {
+        Some(c) => {
+            Some(Uuid::parse_str(c).map_err(|_| Error::invalid("next", "is not a cursor returned by this API"))?)
+        }
+        None => None,
+    };
+    let limit = if limit <= 0 { 100 } else { limit.min(1000) };
+    let mut tx = app.db.conn().await?;
+    let mut items = store::list_assignments(&mut tx, f, after, limit + 1).await?;
+    let next = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|a| a.id.to_string())
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}
+
+/// One account a person can use, with the roles they have there.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountAccess {
+    pub account_id: String,
+    pub account_name: String,
+    pub account_email: String,
+    pub roles: Vec<AccessRow>,
+}
+
+/// The accounts and roles a person can use (direct assignments and those of their groups, in
+/// active accounts), by account name; `filter` narrows by account name, id prefix or role name.
+pub async fn access_of(app: &App, user: Uuid, filter: Option<&str>) -> Result<Vec<AccountAccess>> {
+    let filter = filter.map(|f| f.trim().to_lowercase()).filter(|f| !f.is_empty());
+    let mut tx = app.db.conn().await?;
+    let rows = store::access_of(&mut tx, user, filter.as_deref()).await?;
+    let mut out: Vec<AccountAccess> = Vec::new();
+    for r in rows {
+        match out.last_mut() {
+            Some(last) if last.account_id == r.account_id => last.roles.push(r),
+            _ => out.push(AccountAccess {
+                account_id: r.account_id.clone(),
+                account_name: r.account_name.clone(),
+                account_email: r.account_email.clone(),
+                roles: vec![r],
+            }),
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,367 @@
+//! Decisions: "may this principal do this action on this resource?" for resource services
+//! (`POST /api/v1/authorize`), and the simulator admins use to try permission sets and policy
+//! documents before assigning them. Both evaluate with [`super::policy`].
+//!
+//! A decision is one database statement (is the user active and assigned this role, through a
+//! group or directly, in an active account, and at which revision?) plus an in-process cache of
+//! compiled policies keyed by (account, permission set) and checked against that revision, so
+//! every instance sees an edit as soon as provisioning writes it.
+
+use super::model::{AccountId, Snapshot};
+use super::permission_sets::validate_document;
+use super::policy::{self, Context, Decision, NamedPolicy, Outcome, Request};
+use super::store;
+use crate::app::App;
+use crate::error::{Error, Result};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+use uuid::Uuid;
+
+/// Most context keys and values per key a request may carry (bounded work per request).
+pub const MAX_CONTEXT_KEYS: usize = 100;
+pub const MAX_CONTEXT_VALUES: usize = 50;
+/// Most action × resource pairs one simulation evaluates.
+pub const MAX_SIMULATIONS: usize = 1000;
+/// Most documents one simulation takes.
+pub const MAX_SIMULATED_POLICIES: usize = 20;
+/// Entries kept in the compiled-role cache before it is cleared.
+const CACHE_LIMIT: usize = 10_000;
+
+/// A role's policies, compiled.
+#[derive(Debug)]
+pub struct CompiledRole {
+    pub revision: i64,
+    pub identity: Vec<NamedPolicy>,
+    pub boundary: Option<Vec<NamedPolicy>>,
+}
+
+/// Compiled roles by (account, permission set).
+#[derive(Debug, Default)]
+pub struct RoleCache {
+    roles: RwLock<HashMap<(String, Uuid), Arc<CompiledRole>>>,
+}
+
+impl RoleCache {
+    fn get(&self, account: &str, ps: Uuid, revision: i64) -> Option<Arc<CompiledRole>> {
+        let roles = self.roles.read().ok()?;
+        roles.get(&(account.to_string(), ps)).filter(|r| r.revision == revision).cloned()
+    }
+
+    fn put(&self, account: &str, ps: Uuid, role: Arc<CompiledRole>) {
+        if let Ok(mut roles) = self.roles.write() {
+            if roles.len() >= CACHE_LIMIT {
+                roles.clear();
+            }
+            roles.insert((account.to_string(), ps), role);
+        }
+    }
+}
+
+fn compile(snapshot: &Snapshot, revision: i64) -> Result<CompiledRole> {
+    let named = |(name, doc): &(String, String)| -> Result<NamedPolicy> {
+        let policy =
+            policy::parse(doc).map_err(|e| Error::internal(anyhow::anyhow!("stored policy {name} is invalid: {e}")))?;
+        Ok(NamedPolicy { name: name.clone(), policy })
+    };
+    Ok(CompiledRole {
+        revision,
+        identity: snapshot.policies.iter().map(named).collect::<Result<_>>()?,
+        boundary: match &snapshot.boundary {
+            Some(b) => Some(vec![named(b)?]),
+            None => None,
+        },
+    })
+}
+
+/// Context keys that describe the principal or the time: only Lanyard sets them in a decision,
+/// whatever the caller sends (a resource service must not be able to claim another user).
+fn is_reserved(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    let Some(name) = k.strip_prefix("aws:").or_else(|| k.strip_prefix("lanyard:")) else { return false };
+    matches!(
+        name,
+        "username"
+            | "userid"
+            | "principalarn"
+            | "principalaccount"
+            | "principaltype"
+            | "currenttime"
+            | "epochtime"
+            | "multifactorauthpresent"
+            | "multifactorauthage"
+    ) || name.starts_with("principaltag/")
+}
+
+/// Turns request context (`{"key": value | [values]}`) into a policy [`Context`].
+pub fn context_from(values: &BTreeMap<String, Value>, keep_reserved: bool) -> Result<Context> {
+    if values.len() > MAX_CONTEXT_KEYS {
+        return Err(Error::invalid("context", format!("at most {MAX_CONTEXT_KEYS} keys")));
+    }
+    let mut ctx = Context::new();
+    for (k, v) in values {
+        if k.is_empty() || k.len() > 256 {
+            return Err(Error::invalid("context", "keys are 1–256 characters"));
+        }
+        if !keep_reserved && is_reserved(k) {
+            continue;
+        }
+        let one = |v: &Value| -> Result<String> {
+            match v {
+                Value::String(s) if s.len() <= 4096 => Ok(s.clone()),
+                Value::Number(n) => Ok(n.to_string()),
+                Value::Bool(b) => Ok(b.to_string()),
+                _ => Err(Error::invalid(
+                    "context",
+                    format!("{k}: values are strings (at most 4096 bytes), numbers or booleans"),
+                )),
+            }
+        };
+        let list = match v {
+            Value::Array(a) if a.len() > MAX_CONTEXT_VALUES => {
+                return Err(Error::invalid("context", format!("{k}: at most {MAX_CONTEXT_VALUES} values")));
+            }
+            Value::Array(a) => a.iter().map(one).collect::<Result<Vec<_>>>()?,
+            other => vec![one(other)?],
+        };
+        ctx.set(k, list);
+    }
+    Ok(ctx)
+}
+
+fn check_request(action: &str, resource: &str) -> Result<()> {
+    if action.is_empty() || action.len() > 256 || !action.contains(':') || action.chars().any(char::is_control) {
+        return Err(Error::invalid("action", "must be service:Action, at most 256 characters"));
+    }
+    if resource.is_empty() || resource.len() > 2048 || resource.chars().any(char::is_control) {
+        return Err(Error::invalid("resource", "must be 1–2048 characters (an ARN, or *)"));
+    }
+    Ok(())
+}
+
+/// Sets the keys Lanyard vouches for: the principal and the time.
+fn set_principal(ctx: &mut Context, app: &App, user: Option<(Uuid, &str)>, account: Option<&str>, role: Option<&str>) {
+    let now = app.now();
+    if let Some((id, name)) = user {
+        ctx.set("lanyard:username", vec![name.to_string()]);
+        ctx.set("lanyard:userid", vec![id.to_string()]);
+    }
+    if let Some(a) = account {
+        ctx.set("lanyard:PrincipalAccount", vec![a.to_string()]);
+        if let Some(r) = role {
+            ctx.set("lanyard:PrincipalArn", vec![super::model::role_arn(a, r)]);
+            ctx.set("lanyard:PrincipalType", vec!["AssumedRole".to_string()]);
+        }
+    }
+    ctx.set("lanyard:CurrentTime", vec![crate::clock::format_unix(now)]);
+    ctx.set("lanyard:EpochTime", vec![now.to_string()]);
+}
+
+/// A decision with the principal it was made for.
+#[derive(Debug, Clone, Serialize)]
+pub struct Authorized {
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    pub principal_arn: String,
+}
+
+/// Decides whether `user` acting in `role` (a permission set name) in `account` may do
+/// `action` on `resource`. An unassigned role, a suspended account or a disabled user is a deny
+/// that says so, never an error, so callers need only one code path.
+pub async fn authorize(
+    app: &App,
+    user: Uuid,
+    account: &AccountId,
+    role: &str,
+    action: &str,
+    resource: &str,
+    context: &BTreeMap<String, Value>,
+) -> Result<Authorized> {
+    check_request(action, resource)?;
+    let mut ctx = context_from(context, false)?;
+    let principal_arn = super::model::role_arn(account.as_str(), role);
+    let mut conn = app.db.conn().await?;
+    let found = store::usable_role(&mut conn, account.as_str(), &role.to_ascii_lowercase(), user).await?;
+    let Some((ps, revision, username)) = found else {
+        metrics::counter!("lanyard_decisions_total", "decision" => "deny", "reason" => "not_assigned").increment(1);
+        return Ok(Authorized {
+            outcome: Outcome {
+                decision: Decision::Deny,
+                explicit: false,
+                policy: None,
+                sid: None,
+                reason: format!(
+                    "denied: the user may not use {principal_arn} (not assigned, or the user is disabled or the account suspended)"
+                ),
+            },
+            principal_arn,
+        });
+    };
+    let compiled = match app.roles.get(account.as_str(), ps, revision) {
+        Some(c) => c,
+        None => {
+            let (rev, text) =
+                store::role_snapshot(&mut conn, account.as_str(), ps).await?.ok_or(Error::NotFound("role"))?;
+            let snap: Snapshot = serde_json::from_str(&text).map_err(Error::internal)?;
+            let c = Arc::new(compile(&snap, rev)?);
+            app.roles.put(account.as_str(), ps, c.clone());
+            c
+        }
+    };
+    drop(conn);
+    set_principal(&mut ctx, app, Some((user, &username)), Some(account.as_str()), Some(role));
+    let outcome = policy::evaluate(
+        &compiled.identity,
+        compiled.boundary.as_deref(),
+        &Request { action, resource, context: &ctx },
+    );
+    let label = if outcome.decision == Decision::Allow { "allow" } else { "deny" };
+    metrics::counter!("lanyard_decisions_total", "decision" => label, "reason" => "policy").increment(1);
+    Ok(Authorized { outcome, principal_arn })
+}
+
+/// What to simulate: a permission set as currently defined (provisioned or not), or policy
+/// documents, each with an optional boundary document.
+#[derive(Debug, Clone, Default)]
+pub struct Simulation {
+    pub permission_set: Option<Uuid>,
+    pub policies: Vec<String>,
+    pub boundary: Option<String>,
+    /// Fills the principal variables (`${lanyard:username}` …).
+    pub user: Option<(Uuid, String)>,
+    pub account_id: Option<AccountId>,
+    pub actions: Vec<String>,
+    pub resources: Vec<String>,
+    /// Context keys; here the caller may set any key, `lanyard:CurrentTime` included.
+    pub context: BTreeMap<String, Value>,
+}
+
+/// One simulated request and its outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimulatedDecision {
+    pub action: String,
+    pub resource: String,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// Runs every action against every resource (as IAM's policy simulator does).
+pub async fn simulate(app: &App, sim: &Simulation) -> Result<Vec<SimulatedDecision>> {
+    let resources: Vec<String> = if sim.resources.is_empty() { vec!["*".into()] } else { sim.resources.clone() };
+    if sim.actions.is_empty() {
+        return Err(Error::invalid("actions", "name at least one action"));
+    }
+    if sim.actions.len() * resources.len() > MAX_SIMULATIONS {
+        return Err(Error::invalid("actions", format!("at most {MAX_SIMULATIONS} action × resource pairs")));
+    }
+    for a in &sim.actions {
+        for r in &resources {
+            check_request(a, r)?;
+        }
+    }
+    let (identity, boundary, role) = match sim.permission_set {
+        Some(id) => {
+            let mut tx = app.db.conn().await?;
+            let ps = store::find_permission_set(&mut tx, id).await?.ok_or(Error::NotFound("permission set"))?;
+            let mut named = Vec::new();
+            for p in store::attached_policies(&mut tx, id).await? {
+                named.push((p.name, p.document));
+            }
+            if let Some(i) = &ps.inline_policy {
+                named.push((format!("{}/inline", ps.name), i.clone()));
+            }
+            let boundary = match ps.boundary_policy_id {
+                Some(b) => store::find_policy(&mut tx, b).await?.map(|p| (p.name, p.document)),
+                None => None,
+            };
+            let snap = Snapshot {
+                permission_set: ps.name.clone(),
+                session_duration: ps.session_duration,
+                policies: named,
+                boundary,
+            };
+            let c = compile(&snap, ps.revision)?;
+            (c.identity, c.boundary, Some(ps.name))
+        }
+        None => {
+            if sim.policies.is_empty() {
+                return Err(Error::invalid("policies", "give a permission set or at least one policy document"));
+            }
+            if sim.policies.len() > MAX_SIMULATED_POLICIES {
+                return Err(Error::invalid("policies", format!("at most {MAX_SIMULATED_POLICIES} documents")));
+            }
+            let mut identity = Vec::new();
+            for (i, doc) in sim.policies.iter().enumerate() {
+                let policy = policy::parse(doc)
+                    .map_err(|e| Error::invalid("policies", format!("policies[{i}]: {}: {}", e.path, e.reason)))?;
+                identity.push(NamedPolicy { name: format!("policy {}", i + 1), policy });
+            }
+            let boundary = match &sim.boundary {
+                Some(b) if !b.trim().is_empty() => {
+                    Some(vec![NamedPolicy { name: "boundary".into(), policy: validate_document("boundary", b)? }])
+                }
+                _ => None,
+            };
+            (identity, boundary, None)
+        }
+    };
+    let mut ctx = context_from(&sim.context, true)?;
+    let given = ctx.clone();
+    set_principal(
+        &mut ctx,
+        app,
+        sim.user.as_ref().map(|(id, n)| (*id, n.as_str())),
+        sim.account_id.as_ref().map(AccountId::as_str),
+        role.as_deref(),
+    );
+    // What the admin set explicitly wins over what Lanyard fills in (e.g. a CurrentTime to try).
+    for k in sim.context.keys() {
+        if let Some(v) = given.get(k) {
+            ctx.set(k, v.clone());
+        }
+    }
+    let mut out = Vec::with_capacity(sim.actions.len() * resources.len());
+    for a in &sim.actions {
+        for r in &resources {
+            let outcome =
+                policy::evaluate(&identity, boundary.as_deref(), &Request { action: a, resource: r, context: &ctx });
+            out.push(SimulatedDecision { action: a.clone(), resource: r.clone(), outcome });
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn callers_cannot_claim_principal_keys() {
+        let mut m = BTreeMap::new();
+        m.insert("aws:username".to_string(), json!("mallory"));
+        m.insert("lanyard:PrincipalTag/team".to_string(), json!("red"));
+        m.insert("aws:SourceIp".to_string(), json!("10.0.0.1"));
+        m.insert("s3:prefix".to_string(), json!(["a", "b"]));
+        let ctx = context_from(&m, false).expect("context");
+        assert!(ctx.get("aws:username").is_none());
+        assert!(ctx.get("lanyard:principaltag/team").is_none());
+        assert_eq!(ctx.get("lanyard:sourceip"), Some(&vec!["10.0.0.1".to_string()]));
+        assert_eq!(ctx.get("s3:prefix").map(Vec::len), Some(2));
+        let kept = context_from(&m, true).expect("context");
+        assert!(kept.get("aws:username").is_some());
+    }
+
+    #[test]
+    fn context_is_bounded_and_typed() {
+        let mut m = BTreeMap::new();
+        m.insert("k".to_string(), json!({"nested": 1}));
+        assert!(context_from(&m, false).is_err());
+        let mut m = BTreeMap::new();
+        m.insert("k".to_string(), json!(vec![1; MAX_CONTEXT_VALUES + 1]));
+        assert!(context_from(&m, false).is_err());
+        let m: BTreeMap<String, Value> = (0..=MAX_CONTEXT_KEYS).map(|i| (format!("k{i}"), json!(1))).collect();
+        assert!(context_from(&m, false).is_err());
+    }
+}

@@ -1,0 +1,217 @@
+//! `POST /api/v1/authorize` (decisions for resource services: an admin token, an administrator's
+//! session, or a token with the `authorize` scope) and `POST /api/v1/simulate` (the policy
+//! simulator, for administrators).
+
+use super::auth::{Admin, Decider};
+use super::error::{ApiJson, ApiResult, ErrorBody};
+use crate::access::decision::{self, Authorized, Simulation};
+use crate::access::model::{AccountId, parse_role_arn};
+use crate::access::permission_sets::find_permission_set;
+use crate::app::AppState;
+use crate::error::Error;
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// Who is asking: a user acting in a role, named by its ARN or by account and permission set.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrincipalBody {
+    /// The user's id.
+    pub user_id: Option<Uuid>,
+    /// Or the username.
+    pub username: Option<String>,
+    /// `arn:lanyard:iam::<account>:role/<permission set>`.
+    pub role_arn: Option<String>,
+    /// Or the account id …
+    pub account_id: Option<String>,
+    /// … and the permission set (role) name.
+    pub permission_set: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizeBody {
+    pub principal: PrincipalBody,
+    /// e.g. `s3:GetObject`.
+    pub action: String,
+    /// An ARN, or `*`.
+    pub resource: String,
+    /// Condition keys: `{"aws:SourceIp": "10.1.2.3", "s3:prefix": ["a/", "b/"]}`. Keys about the
+    /// principal and the time are set by Lanyard and cannot be supplied.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub context: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DecisionView {
+    /// `allow` or `deny`.
+    pub decision: String,
+    /// A Deny statement matched (rather than nothing allowing).
+    pub explicit: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// For people: what decided, e.g. `explicitly denied by ReadOnly (DenyDelete)`.
+    pub reason: String,
+    pub principal_arn: String,
+}
+
+impl From<Authorized> for DecisionView {
+    fn from(a: Authorized) -> Self {
+        Self {
+            decision: if a.outcome.decision == crate::access::policy::Decision::Allow { "allow" } else { "deny" }
+                .into(),
+            explicit: a.outcome.explicit,
+            policy: a.outcome.policy,
+            sid: a.outcome.sid,
+            reason: a.outcome.reason,
+            principal_arn: a.principal_arn,
+        }
+    }
+}
+
+/// Ask whether a user acting in a role may perform an action on a resource.
+#[utoipa::path(post, path = "/api/v1/authorize", tag = "decisions", request_body = AuthorizeBody,
+    responses((status = 200, body = DecisionView), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn authorize(
+    State(app): State<AppState>,
+    _: Decider,
+    ApiJson(body): ApiJson<AuthorizeBody>,
+) -> ApiResult<Json<DecisionView>> {
+    let p = body.principal;
+    let (account, role) = match (&p.role_arn, &p.account_id, &p.permission_set) {
+        (Some(arn), None, None) => parse_role_arn(arn)?,
+        (None, Some(a), Some(r)) => (AccountId::parse(a)?, r.trim().to_string()),
+        _ => {
+            return Err(Error::invalid("principal", "give role_arn, or account_id and permission_set").into());
+        }
+    };
+    let user = match (p.user_id, &p.username) {
+        (Some(id), None) => id,
+        // An unknown username decides like an unassigned one: a deny.
+        (None, Some(name)) => {
+            crate::directory::service::find_user_by_username(&app, name).await?.map(|u| u.id).unwrap_or_default()
+        }
+        _ => return Err(Error::invalid("principal", "give user_id or username").into()),
+    };
+    let d = decision::authorize(&app, user, &account, &role, body.action.trim(), &body.resource, &body.context).await?;
+    Ok(Json(d.into()))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SimulateBody {
+    /// A permission set (id or name), as currently defined, assigned or not.
+    pub permission_set: Option<String>,
+    /// Or policy documents (objects or their text).
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub policies: Vec<Value>,
+    /// A permissions boundary document to apply with `policies`.
+    #[schema(value_type = Option<Object>)]
+    pub permissions_boundary: Option<Value>,
+    /// A user (id or username) whose name and id fill policy variables.
+    pub user: Option<String>,
+    /// The account, for `${lanyard:PrincipalAccount}` and the principal ARN.
+    pub account_id: Option<String>,
+    pub actions: Vec<String>,
+    /// Default `["*"]`.
+    #[serde(default)]
+    pub resources: Vec<String>,
+    /// Any condition keys, `lanyard:CurrentTime` included.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub context: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SimulatedView {
+    pub action: String,
+    pub resource: String,
+    pub decision: String,
+    pub explicit: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SimulationView {
+    pub results: Vec<SimulatedView>,
+}
+
+fn doc_text(field: &'static str, v: &Value) -> Result<String, Error> {
+    match v {
+        Value::String(s) => Ok(s.clone()),
+        Value::Object(_) => Ok(v.to_string()),
+        _ => Err(Error::invalid(field, "policy documents are JSON objects or their text")),
+    }
+}
+
+/// Builds a [`Simulation`] from the API body (shared with the portal's simulator page).
+pub async fn simulation_from(app: &AppState, body: SimulateBody) -> Result<Simulation, Error> {
+    let permission_set = match &body.permission_set {
+        Some(p) if !p.trim().is_empty() => Some(find_permission_set(app, p).await?.id),
+        _ => None,
+    };
+    let user = match &body.user {
+        Some(u) if !u.trim().is_empty() => {
+            let found = match Uuid::parse_str(u.trim()) {
+                Ok(id) => crate::directory::service::get_user(app, id).await.ok(),
+                Err(_) => crate::directory::service::find_user_by_username(app, u).await?,
+            };
+            let found = found.ok_or_else(|| Error::invalid("user", format!("there is no user {:?}", u.trim())))?;
+            Some((found.id, found.username))
+        }
+        _ => None,
+    };
+    let account_id = match &body.account_id {
+        Some(a) if !a.trim().is_empty() => Some(AccountId::parse(a)?),
+        _ => None,
+    };
+    Ok(Simulation {
+        permission_set,
+        policies: body.policies.iter().map(|v| doc_text("policies", v)).collect::<Result<_, _>>()?,
+        boundary: body.permissions_boundary.as_ref().map(|v| doc_text("permissions_boundary", v)).transpose()?,
+        user,
+        account_id,
+        actions: body.actions.iter().map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect(),
+        resources: body.resources.iter().map(|r| r.trim().to_string()).filter(|r| !r.is_empty()).collect(),
+        context: body.context,
+    })
+}
+
+/// Simulate actions on resources against a permission set or policy documents.
+#[utoipa::path(post, path = "/api/v1/simulate", tag = "decisions", request_body = SimulateBody,
+    responses((status = 200, body = SimulationView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn simulate(
+    State(app): State<AppState>,
+    _: Admin,
+    ApiJson(body): ApiJson<SimulateBody>,
+) -> ApiResult<Json<SimulationView>> {
+    let sim = simulation_from(&app, body).await?;
+    let results = decision::simulate(&app, &sim).await?;
+    Ok(Json(SimulationView {
+        results: results
+            .into_iter()
+            .map(|r| SimulatedView {
+                action: r.action,
+                resource: r.resource,
+                decision: if r.outcome.decision == crate::access::policy::Decision::Allow { "allow" } else { "deny" }
+                    .into(),
+                explicit: r.outcome.explicit,
+                policy: r.outcome.policy,
+                sid: r.outcome.sid,
+                reason: r.outcome.reason,
+            })
+            .collect(),
+    }))
+}
