@@ -40,16 +40,16 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/mfa", get(show_mfa_policy).post(save_mfa_policy))
 }
 
-type PageResult = Result<Response, super::PageError>;
+pub(crate) type PageResult = Result<Response, super::PageError>;
 
 /// Re-renders a page with an error message and the error's status.
-fn with_status(status: StatusCode, resp: Response) -> Response {
+pub(crate) fn with_status(status: StatusCode, resp: Response) -> Response {
     let mut resp = resp;
     *resp.status_mut() = status;
     resp
 }
 
-fn error_text(e: &Error) -> String {
+pub(crate) fn error_text(e: &Error) -> String {
     match e {
         Error::Invalid(i) => format!("{}: {}", i.field.replace('_', " "), i.reason),
         other => other.public_message(),

@@ -2,10 +2,12 @@
 //! askama and usable without JavaScript. Every form carries the CSRF token (checked in
 //! server.rs); every page gets the security headers set there.
 
+pub mod accounts;
 pub mod admin;
 pub mod assets;
 pub mod home;
 pub mod mfa;
+pub mod permission_sets;
 pub mod profile;
 pub mod signin;
 pub mod webauthn;
@@ -34,6 +36,8 @@ pub fn routes() -> Router<AppState> {
         .merge(home::routes())
         .merge(profile::routes())
         .merge(admin::routes())
+        .merge(accounts::routes())
+        .merge(permission_sets::routes())
 }
 
 /// The signed-in user as shown in the navigation.
@@ -106,6 +110,22 @@ pub(crate) fn notice_text(code: &str) -> Option<&'static str> {
         "mfa_reset" => "The user's second factors were removed and their sessions ended.",
         "policy_saved" => "The MFA policy was saved.",
         "mfa_expired" => "That took too long. Please sign in again.",
+        "account_created" => "The account was created.",
+        "account_updated" => "The account was updated.",
+        "account_deleted" => "The account and its assignments were deleted.",
+        "assignment_created" => "Assigned. The role is provisioned in the account.",
+        "assignment_deleted" => "The assignment was removed; access that depended on it has ended.",
+        "ou_created" => "The organisational unit was created.",
+        "ou_deleted" => "The organisational unit was deleted.",
+        "policy_created" => "The policy was created.",
+        "policy_updated" => "The policy was saved; permission sets using it were provisioned again.",
+        "policy_deleted" => "The policy was deleted.",
+        "permission_set_created" => "The permission set was created. Assign it from an account's page.",
+        "permission_set_updated" => "The permission set was saved and provisioned again where it is assigned.",
+        "permission_set_deleted" => "The permission set was deleted.",
+        "policy_attached" => "The policy was attached; the permission set was provisioned again.",
+        "policy_detached" => "The policy was detached; the permission set was provisioned again.",
+        "provisioned" => "The permission set was provisioned again.",
         _ => return None,
     })
 }

@@ -469,3 +469,95 @@ async fn the_portal_lists_the_accounts_and_roles_a_person_can_use() {
     let html = c.get(org.api.t.url("/?q=readonly")).send().await.expect("search").text().await.expect("body");
     assert!(html.contains("Production") && !html.contains("Sandbox"), "search matches role names too");
 }
+
+#[tokio::test]
+async fn admin_pages_manage_accounts_policies_permission_sets_and_simulate() {
+    let t = spawn_app().await;
+    t.user("root", PASSWORD, true).await;
+    t.user("bob", PASSWORD, false).await;
+    let c = t.signed_in("root", PASSWORD).await;
+    let post = |path: &'static str, form: Vec<(&'static str, String)>| {
+        let c = c.clone();
+        let t = &t;
+        async move {
+            let token = t.csrf(&c, "/admin/accounts").await;
+            let mut form = form;
+            form.push(("csrf_token", token));
+            c.post(t.url(path)).form(&form).send().await.expect("post")
+        }
+    };
+    // An account through the form.
+    let r = post("/admin/accounts", vec![("name", "Analytics".into()), ("owner_email", "data@example.com".into())]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let account_page = r.headers()["location"].to_str().expect("location").split('?').next().expect("path").to_string();
+    let account_id = account_page.rsplit('/').next().expect("id").to_string();
+    assert_eq!(account_id.len(), 12);
+    let r = post("/admin/accounts", vec![("name", "Bad".into()), ("owner_email", "not-an-email".into())]).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.expect("body").contains("owner email"));
+
+    // A policy: a broken document is shown again with the JSON path of the fault.
+    let broken = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:Get*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "maybe"}}}]}"#;
+    let r = post("/admin/policies", vec![("name", "Reports".into()), ("document", broken.into())]).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.expect("body");
+    assert!(html.contains("Statement[0].Condition"), "{html}");
+    assert!(html.contains("maybe"), "the typed document is kept");
+    let r = post("/admin/policies", vec![("name", "Reports".into()), ("document", READ_S3.into())]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let policy_id = r.headers()["location"].to_str().expect("loc").split('?').next().expect("p").rsplit('/').next().expect("id").to_string();
+
+    // A permission set, the policy attached, assigned to bob in the account.
+    let r = post("/admin/permission-sets", vec![("name", "Analyst".into()), ("session_duration", "PT4H".into())]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let ps_page = r.headers()["location"].to_str().expect("loc").split('?').next().expect("p").to_string();
+    let ps_id = ps_page.rsplit('/').next().expect("id").to_string();
+    let token = t.csrf(&c, &ps_page).await;
+    let r = c
+        .post(t.url(&format!("{ps_page}/policies")))
+        .form(&[("policy_id", policy_id.as_str()), ("csrf_token", token.as_str())])
+        .send()
+        .await
+        .expect("attach");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let token = t.csrf(&c, &account_page).await;
+    let r = c
+        .post(t.url(&format!("{account_page}/assignments")))
+        .form(&[("principal_type", "user"), ("principal", "bob"), ("permission_set_id", ps_id.as_str()), ("csrf_token", token.as_str())])
+        .send()
+        .await
+        .expect("assign");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let html = c.get(t.url(&account_page)).send().await.expect("page").text().await.expect("body");
+    assert!(html.contains("bob") && html.contains(&format!("arn:lanyard:iam::{account_id}:role/Analyst")), "{html}");
+    let html = c.get(t.url(&ps_page)).send().await.expect("page").text().await.expect("body");
+    assert!(html.contains("provisioned") && html.contains("Reports"), "{html}");
+    let r = c
+        .post(t.url(&format!("{account_page}/assignments")))
+        .form(&[("principal_type", "group"), ("principal", "nobody"), ("permission_set_id", ps_id.as_str()), ("csrf_token", token.as_str())])
+        .send()
+        .await
+        .expect("assign");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The simulator page.
+    let r = post(
+        "/admin/simulator",
+        vec![("permission_set", ps_id.clone()), ("actions", "s3:GetObject\ns3:PutObject".into()), ("resources", "*".into())],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.expect("body");
+    assert!(html.contains("allowed by Reports (Read)") && html.contains("no statement allows"), "{html}");
+    let r = post("/admin/simulator", vec![("policy", "{".into()), ("actions", "s3:GetObject".into())]).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Bob sees the role on his home page; without the CSRF token nothing changes.
+    let bc = t.signed_in("bob", PASSWORD).await;
+    let html = bc.get(t.url("/")).send().await.expect("home").text().await.expect("body");
+    assert!(html.contains("Analytics") && html.contains("Analyst") && html.contains("4 hours"), "{html}");
+    let r = c.post(t.url("/admin/accounts")).form(&[("name", "NoCsrf"), ("owner_email", "x@example.com")]).send().await.expect("post");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = bc.get(t.url("/admin/accounts")).send().await.expect("get");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "non-administrators get no admin pages");
+}
