@@ -27,6 +27,41 @@ pub enum AdminCmd {
         #[command(subcommand)]
         cmd: GroupsCmd,
     },
+    /// Accounts (through the admin API).
+    Accounts {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(subcommand)]
+        cmd: super::access::AccountsCmd,
+    },
+    /// Organisational units (through the admin API).
+    OrgUnits {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(subcommand)]
+        cmd: super::access::OrgUnitsCmd,
+    },
+    /// Managed policies (through the admin API).
+    Policies {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(subcommand)]
+        cmd: super::access::PoliciesCmd,
+    },
+    /// Permission sets (through the admin API).
+    PermissionSets {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(subcommand)]
+        cmd: super::access::PermissionSetsCmd,
+    },
+    /// Assignments of permission sets to users and groups in accounts (through the admin API).
+    Assignments {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(subcommand)]
+        cmd: super::access::AssignmentsCmd,
+    },
     /// The MFA policy (through the admin API).
     MfaPolicy {
         #[command(flatten)]
@@ -62,6 +97,10 @@ pub enum TokenCmd {
         /// Lifetime, e.g. 30d or 12h (default: until revoked).
         #[arg(long)]
         expires_in: Option<crate::config::Dur>,
+        /// admin (the whole admin API) or authorize (only POST /api/v1/authorize, for
+        /// resource services).
+        #[arg(long, default_value = "admin")]
+        scope: String,
         #[arg(long)]
         json: bool,
     },
@@ -192,10 +231,17 @@ pub enum GroupsCmd {
 
 pub async fn run(config_path: &Option<PathBuf>, cmd: AdminCmd) -> CmdResult {
     match cmd {
-        AdminCmd::Token(TokenCmd::Create { name, expires_in, json }) => {
+        AdminCmd::Token(TokenCmd::Create { name, expires_in, scope, json }) => {
             let config = super::load_config(config_path)?;
-            super::local::create_token(config, &name, expires_in, json).await
+            super::local::create_token(config, &name, expires_in, &scope, json).await
         }
+        AdminCmd::Accounts { conn, cmd } => super::access::accounts(&Client::new(config_path, conn)?, cmd).await,
+        AdminCmd::OrgUnits { conn, cmd } => super::access::org_units(&Client::new(config_path, conn)?, cmd).await,
+        AdminCmd::Policies { conn, cmd } => super::access::policies(&Client::new(config_path, conn)?, cmd).await,
+        AdminCmd::PermissionSets { conn, cmd } => {
+            super::access::permission_sets(&Client::new(config_path, conn)?, cmd).await
+        }
+        AdminCmd::Assignments { conn, cmd } => super::access::assignments(&Client::new(config_path, conn)?, cmd).await,
         AdminCmd::Users { conn, cmd } => {
             let client = Client::new(config_path, conn)?;
             users(&client, cmd).await
@@ -215,12 +261,12 @@ pub async fn run(config_path: &Option<PathBuf>, cmd: AdminCmd) -> CmdResult {
 pub struct Client {
     base: String,
     token: String,
-    json: bool,
+    pub(crate) json: bool,
     http: reqwest::Client,
 }
 
 impl Client {
-    fn new(config_path: &Option<PathBuf>, conn: Conn) -> Result<Self, Failure> {
+    pub(crate) fn new(config_path: &Option<PathBuf>, conn: Conn) -> Result<Self, Failure> {
         let base = match conn.url {
             Some(u) => u,
             None => super::load_config(config_path)?.public_base(),
@@ -238,7 +284,12 @@ impl Client {
         Ok(Self { base: base.trim_end_matches('/').to_string(), token, json: conn.json, http })
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, Failure> {
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, Failure> {
         let url = format!("{}/api/v1{path}", self.base);
         let mut req = self.http.request(method, &url).bearer_auth(&self.token);
         if let Some(b) = body {
@@ -275,11 +326,11 @@ impl Client {
         Err(Failure::new(code, message))
     }
 
-    async fn get(&self, path: &str) -> Result<Value, Failure> {
+    pub(crate) async fn get(&self, path: &str) -> Result<Value, Failure> {
         self.call(reqwest::Method::GET, path, None).await
     }
 
-    async fn user_id(&self, user: &str) -> Result<String, Failure> {
+    pub(crate) async fn user_id(&self, user: &str) -> Result<String, Failure> {
         if uuid::Uuid::parse_str(user).is_ok() {
             return Ok(user.to_string());
         }
@@ -291,7 +342,7 @@ impl Client {
         find_by(&list, "username", user).ok_or_else(|| Failure::new(6, format!("no user named {user:?}")))
     }
 
-    async fn group_id(&self, group: &str) -> Result<String, Failure> {
+    pub(crate) async fn group_id(&self, group: &str) -> Result<String, Failure> {
         if uuid::Uuid::parse_str(group).is_ok() {
             return Ok(group.to_string());
         }
@@ -321,7 +372,7 @@ fn read_stdin_line(what: &str) -> Result<String, Failure> {
 }
 
 /// Prints rows as an aligned table.
-fn table(headers: &[&str], rows: Vec<Vec<String>>) {
+pub(crate) fn table(headers: &[&str], rows: Vec<Vec<String>>) {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
     for r in &rows {
         for (i, c) in r.iter().enumerate() {
@@ -344,7 +395,7 @@ fn table(headers: &[&str], rows: Vec<Vec<String>>) {
     }
 }
 
-fn s(v: &Value, k: &str) -> String {
+pub(crate) fn s(v: &Value, k: &str) -> String {
     match v.get(k) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) | None => String::new(),
@@ -369,7 +420,7 @@ fn print_groups(items: &[Value]) {
     );
 }
 
-fn print_one(v: &Value) {
+pub(crate) fn print_one(v: &Value) {
     if let Some(obj) = v.as_object() {
         let width = obj.keys().map(String::len).max().unwrap_or(0);
         for (k, val) in obj {
@@ -382,7 +433,7 @@ fn print_one(v: &Value) {
     }
 }
 
-fn items(v: &Value) -> Vec<Value> {
+pub(crate) fn items(v: &Value) -> Vec<Value> {
     v.get("items").and_then(Value::as_array).cloned().unwrap_or_default()
 }
 

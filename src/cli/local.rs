@@ -192,14 +192,21 @@ fn print_event(r: &audit::Record, json: bool) {
 }
 
 /// `lanyard admin token create NAME`: mints an admin API token directly in the database.
-pub async fn create_token(config: Config, name: &str, expires_in: Option<crate::config::Dur>, json: bool) -> CmdResult {
+pub async fn create_token(
+    config: Config,
+    name: &str,
+    expires_in: Option<crate::config::Dur>,
+    scope: &str,
+    json: bool,
+) -> CmdResult {
     let app = open(config, false).await?;
-    let (token, secret) = crate::authn::api_tokens::create(
+    let (token, secret) = crate::authn::api_tokens::create_scoped(
         &app,
         &Actor::cli("admin token create"),
         &Origin::default(),
         name,
         expires_in.map(|d| d.secs()),
+        scope,
     )
     .await?;
     if json {

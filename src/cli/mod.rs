@@ -5,6 +5,7 @@
 //! Exit codes scripts can rely on: 0 success, 1 error, 2 usage, 3 refused because of existing
 //! state (conflict), 4 not authorised, 5 server unreachable, 6 not found.
 
+pub mod access;
 pub mod admin;
 pub mod local;
 pub mod serve;
@@ -50,9 +51,13 @@ pub enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCmd),
-    /// Administration: tokens (direct), users and groups (through the admin API).
+    /// Administration: tokens (direct), users, groups, accounts, permission sets and
+    /// assignments (through the admin API).
     #[command(subcommand)]
     Admin(admin::AdminCmd),
+    /// Policy documents: validate one locally, or simulate decisions through the API.
+    #[command(subcommand)]
+    Policy(access::PolicyCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -175,6 +180,7 @@ async fn dispatch(cli: Cli) -> CmdResult {
         Command::Keys(cmd) => local::keys(load_config(&cli.config)?, cmd).await,
         Command::Audit(cmd) => local::audit(load_config(&cli.config)?, cmd).await,
         Command::Admin(cmd) => admin::run(&cli.config, cmd).await,
+        Command::Policy(cmd) => access::policy(&cli.config, cmd).await,
     }
 }
 

@@ -94,7 +94,8 @@ pub struct ListQuery {
 
 async fn accounts_page(app: &AppState, me: &AdminUser, q: &ListQuery, error: Option<String>) -> PageResult {
     let query = q.q.clone().unwrap_or_default();
-    let page = service::list_accounts(app, Some(&query), None, q.next.as_deref(), 50).await.map_err(|e| me.0.fail(e))?;
+    let page =
+        service::list_accounts(app, Some(&query), None, q.next.as_deref(), 50).await.map_err(|e| me.0.fail(e))?;
     let ous = service::list_ous(app).await.map_err(|e| me.0.fail(e))?;
     let ou_names: BTreeMap<Uuid, String> = ous.iter().map(|o| (o.id, o.name.clone())).collect();
     let accounts = page
@@ -146,14 +147,20 @@ impl AccountForm {
     }
 }
 
-async fn create_account(State(app): State<AppState>, me: AdminUser, PortalForm(form): PortalForm<AccountForm>) -> PageResult {
+async fn create_account(
+    State(app): State<AppState>,
+    me: AdminUser,
+    PortalForm(form): PortalForm<AccountForm>,
+) -> PageResult {
     let result = match form.input() {
         Ok(input) => service::create_account(&app, &me.0.ctx(), input).await,
         Err(e) => Err(e),
     };
     match result {
         Ok(a) => Ok(see_other(&format!("/admin/accounts/{}?notice=account_created", a.id))),
-        Err(e) => Ok(with_status(e.status(), accounts_page(&app, &me, &ListQuery::default(), Some(error_text(&e))).await?)),
+        Err(e) => {
+            Ok(with_status(e.status(), accounts_page(&app, &me, &ListQuery::default(), Some(error_text(&e))).await?))
+        }
     }
 }
 
@@ -168,13 +175,18 @@ struct AccountPage {
     permission_sets: Vec<PermissionSet>,
 }
 
-async fn account_page(app: &AppState, me: &AdminUser, id: &str, notice: Option<&str>, error: Option<String>) -> PageResult {
+async fn account_page(
+    app: &AppState,
+    me: &AdminUser,
+    id: &str,
+    notice: Option<&str>,
+    error: Option<String>,
+) -> PageResult {
     let a = service::get_account(app, id).await.map_err(|e| me.0.fail(e))?;
     let ous = service::list_ous(app).await.map_err(|e| me.0.fail(e))?;
     let f = AssignmentFilter { account_id: Some(a.id.clone()), ..Default::default() };
     let list = assignments::list_assignments(app, &f, None, 1000).await.map_err(|e| me.0.fail(e))?;
-    let permission_sets =
-        crate::access::permission_sets::list_permission_sets(app).await.map_err(|e| me.0.fail(e))?;
+    let permission_sets = crate::access::permission_sets::list_permission_sets(app).await.map_err(|e| me.0.fail(e))?;
     let layout =
         Layout::new(format!("Account {}", a.name), Some(&me.0), &me.0.csrf).with_notice(notice).with_error(error);
     Ok(render(&AccountPage {
@@ -239,10 +251,12 @@ async fn create_assignment(
         let kind = PrincipalType::parse(&form.principal_type)?;
         let name = form.principal.trim();
         let principal = match kind {
-            PrincipalType::User => crate::directory::service::find_user_by_username(&app, name)
-                .await?
-                .ok_or_else(|| Error::invalid("principal", format!("there is no user named {name:?}")))?
-                .id,
+            PrincipalType::User => {
+                crate::directory::service::find_user_by_username(&app, name)
+                    .await?
+                    .ok_or_else(|| Error::invalid("principal", format!("there is no user named {name:?}")))?
+                    .id
+            }
             PrincipalType::Group => {
                 let mut tx = app.db.conn().await?;
                 crate::directory::store::find_group_by_name(&mut tx, &name.to_lowercase())
@@ -281,17 +295,20 @@ pub struct OuForm {
 
 async fn create_ou(State(app): State<AppState>, me: AdminUser, PortalForm(form): PortalForm<OuForm>) -> PageResult {
     let parent = Uuid::parse_str(form.parent_id.trim()).ok();
-    let input =
-        OuInput { parent_id: parent, name: Some(form.name), description: Some(form.description), tags: None };
+    let input = OuInput { parent_id: parent, name: Some(form.name), description: Some(form.description), tags: None };
     match service::create_ou(&app, &me.0.ctx(), input).await {
         Ok(_) => Ok(see_other("/admin/accounts?notice=ou_created")),
-        Err(e) => Ok(with_status(e.status(), accounts_page(&app, &me, &ListQuery::default(), Some(error_text(&e))).await?)),
+        Err(e) => {
+            Ok(with_status(e.status(), accounts_page(&app, &me, &ListQuery::default(), Some(error_text(&e))).await?))
+        }
     }
 }
 
 async fn delete_ou(State(app): State<AppState>, me: AdminUser, Path(id): Path<Uuid>) -> PageResult {
     match service::delete_ou(&app, &me.0.ctx(), id).await {
         Ok(()) => Ok(see_other("/admin/accounts?notice=ou_deleted")),
-        Err(e) => Ok(with_status(e.status(), accounts_page(&app, &me, &ListQuery::default(), Some(error_text(&e))).await?)),
+        Err(e) => {
+            Ok(with_status(e.status(), accounts_page(&app, &me, &ListQuery::default(), Some(error_text(&e))).await?))
+        }
     }
 }

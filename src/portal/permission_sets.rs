@@ -60,7 +60,13 @@ struct PoliciesPage {
 
 const EXAMPLE: &str = "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\"Sid\": \"ReadReports\", \"Effect\": \"Allow\", \"Action\": [\"s3:Get*\", \"s3:List*\"], \"Resource\": \"arn:aws:s3:::reports/*\"}\n  ]\n}";
 
-async fn policies_page(app: &AppState, me: &AdminUser, notice: Option<&str>, form: PolicyForm, error: Option<String>) -> PageResult {
+async fn policies_page(
+    app: &AppState,
+    me: &AdminUser,
+    notice: Option<&str>,
+    form: PolicyForm,
+    error: Option<String>,
+) -> PageResult {
     let policies = service::list_policies(app).await.map_err(|e| me.0.fail(e))?;
     let layout = Layout::new("Policies", Some(&me.0), &me.0.csrf).with_notice(notice).with_error(error);
     Ok(render(&PoliciesPage { layout, policies, form }))
@@ -71,7 +77,11 @@ async fn list_policies(State(app): State<AppState>, me: AdminUser, Query(q): Que
     policies_page(&app, &me, q.notice.as_deref(), form, None).await
 }
 
-async fn create_policy(State(app): State<AppState>, me: AdminUser, PortalForm(form): PortalForm<PolicyForm>) -> PageResult {
+async fn create_policy(
+    State(app): State<AppState>,
+    me: AdminUser,
+    PortalForm(form): PortalForm<PolicyForm>,
+) -> PageResult {
     match service::create_policy(&app, &me.0.ctx(), &form.name, &form.description, &form.document).await {
         Ok(p) => Ok(see_other(&format!("/admin/policies/{}?notice=policy_created", p.id))),
         Err(e) => Ok(with_status(e.status(), policies_page(&app, &me, None, form, Some(error_text(&e))).await?)),
@@ -105,11 +115,22 @@ async fn policy_page(
         }
         None => pretty(&p.document),
     };
-    let layout = Layout::new(format!("Policy {}", p.name), Some(&me.0), &me.0.csrf).with_notice(notice).with_error(error);
-    Ok(render(&PolicyPage { layout, p, document, versions: versions.into_iter().map(|(v, at)| (v, when(&at))).collect() }))
+    let layout =
+        Layout::new(format!("Policy {}", p.name), Some(&me.0), &me.0.csrf).with_notice(notice).with_error(error);
+    Ok(render(&PolicyPage {
+        layout,
+        p,
+        document,
+        versions: versions.into_iter().map(|(v, at)| (v, when(&at))).collect(),
+    }))
 }
 
-async fn show_policy(State(app): State<AppState>, me: AdminUser, Path(id): Path<Uuid>, Query(q): Query<NoticeQuery>) -> PageResult {
+async fn show_policy(
+    State(app): State<AppState>,
+    me: AdminUser,
+    Path(id): Path<Uuid>,
+    Query(q): Query<NoticeQuery>,
+) -> PageResult {
     policy_page(&app, &me, id, q.notice.as_deref(), None, None).await
 }
 
@@ -119,9 +140,13 @@ async fn update_policy(
     Path(id): Path<Uuid>,
     PortalForm(form): PortalForm<PolicyForm>,
 ) -> PageResult {
-    match service::update_policy(&app, &me.0.ctx(), id, Some(&form.name), Some(&form.description), Some(&form.document)).await {
+    match service::update_policy(&app, &me.0.ctx(), id, Some(&form.name), Some(&form.description), Some(&form.document))
+        .await
+    {
         Ok(_) => Ok(see_other(&format!("/admin/policies/{id}?notice=policy_updated"))),
-        Err(e) => Ok(with_status(e.status(), policy_page(&app, &me, id, None, Some(form), Some(error_text(&e))).await?)),
+        Err(e) => {
+            Ok(with_status(e.status(), policy_page(&app, &me, id, None, Some(form), Some(error_text(&e))).await?))
+        }
     }
 }
 
@@ -170,7 +195,11 @@ impl PermissionSetForm {
         PermissionSetInput {
             name: Some(self.name.clone()),
             description: Some(self.description.clone()),
-            session_duration: Some(if self.session_duration.trim().is_empty() { "PT1H".into() } else { self.session_duration.clone() }),
+            session_duration: Some(if self.session_duration.trim().is_empty() {
+                "PT1H".into()
+            } else {
+                self.session_duration.clone()
+            }),
             relay_state: Some(self.relay_state.clone()),
             inline_policy: Some(self.inline_policy.clone()),
             boundary: Some(self.boundary.clone()),
@@ -254,7 +283,8 @@ async fn permission_set_page(
     let roles = service::provisioning(app, id).await.map_err(|e| me.0.fail(e))?;
     let f = AssignmentFilter { permission_set_id: Some(id), ..Default::default() };
     let list = assignments::list_assignments(app, &f, None, 1000).await.map_err(|e| me.0.fail(e))?;
-    let boundary_name = all.iter().find(|p| Some(p.id) == ps.boundary_policy_id).map(|p| p.name.clone()).unwrap_or_default();
+    let boundary_name =
+        all.iter().find(|p| Some(p.id) == ps.boundary_policy_id).map(|p| p.name.clone()).unwrap_or_default();
     let form = typed.unwrap_or_else(|| PermissionSetForm {
         name: ps.name.clone(),
         description: ps.description.clone(),
@@ -275,8 +305,9 @@ async fn permission_set_page(
         })
         .collect();
     let available = all.into_iter().filter(|p| !attached.iter().any(|a| a.id == p.id)).collect();
-    let layout =
-        Layout::new(format!("Permission set {}", ps.name), Some(&me.0), &me.0.csrf).with_notice(notice).with_error(error);
+    let layout = Layout::new(format!("Permission set {}", ps.name), Some(&me.0), &me.0.csrf)
+        .with_notice(notice)
+        .with_error(error);
     Ok(render(&PermissionSetPage { layout, ps, form, attached, available, roles, status, assignments: list.items }))
 }
 
@@ -297,16 +328,19 @@ async fn update_permission_set(
 ) -> PageResult {
     match service::update_permission_set(&app, &me.0.ctx(), id, form.input()).await {
         Ok(_) => Ok(see_other(&format!("/admin/permission-sets/{id}?notice=permission_set_updated"))),
-        Err(e) => {
-            Ok(with_status(e.status(), permission_set_page(&app, &me, id, None, Some(form), Some(error_text(&e))).await?))
-        }
+        Err(e) => Ok(with_status(
+            e.status(),
+            permission_set_page(&app, &me, id, None, Some(form), Some(error_text(&e))).await?,
+        )),
     }
 }
 
 async fn delete_permission_set(State(app): State<AppState>, me: AdminUser, Path(id): Path<Uuid>) -> PageResult {
     match service::delete_permission_set(&app, &me.0.ctx(), id).await {
         Ok(()) => Ok(see_other("/admin/permission-sets?notice=permission_set_deleted")),
-        Err(e) => Ok(with_status(e.status(), permission_set_page(&app, &me, id, None, None, Some(error_text(&e))).await?)),
+        Err(e) => {
+            Ok(with_status(e.status(), permission_set_page(&app, &me, id, None, None, Some(error_text(&e))).await?))
+        }
     }
 }
 
@@ -328,11 +362,17 @@ async fn attach_policy(
     };
     match result {
         Ok(()) => Ok(see_other(&format!("/admin/permission-sets/{id}?notice=policy_attached"))),
-        Err(e) => Ok(with_status(e.status(), permission_set_page(&app, &me, id, None, None, Some(error_text(&e))).await?)),
+        Err(e) => {
+            Ok(with_status(e.status(), permission_set_page(&app, &me, id, None, None, Some(error_text(&e))).await?))
+        }
     }
 }
 
-async fn detach_policy(State(app): State<AppState>, me: AdminUser, Path((id, policy)): Path<(Uuid, Uuid)>) -> PageResult {
+async fn detach_policy(
+    State(app): State<AppState>,
+    me: AdminUser,
+    Path((id, policy)): Path<(Uuid, Uuid)>,
+) -> PageResult {
     service::set_attachment(&app, &me.0.ctx(), id, policy, false).await.map_err(|e| me.0.fail(e))?;
     Ok(see_other(&format!("/admin/permission-sets/{id}?notice=policy_detached")))
 }
@@ -417,7 +457,11 @@ fn lines(s: &str) -> Vec<String> {
     s.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect()
 }
 
-async fn run_simulator(State(app): State<AppState>, me: AdminUser, PortalForm(form): PortalForm<SimulatorForm>) -> PageResult {
+async fn run_simulator(
+    State(app): State<AppState>,
+    me: AdminUser,
+    PortalForm(form): PortalForm<SimulatorForm>,
+) -> PageResult {
     let result: Result<Vec<SimRow>, Error> = async {
         let body = SimulateBody {
             permission_set: Some(form.permission_set.clone()),

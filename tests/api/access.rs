@@ -487,7 +487,8 @@ async fn admin_pages_manage_accounts_policies_permission_sets_and_simulate() {
         }
     };
     // An account through the form.
-    let r = post("/admin/accounts", vec![("name", "Analytics".into()), ("owner_email", "data@example.com".into())]).await;
+    let r =
+        post("/admin/accounts", vec![("name", "Analytics".into()), ("owner_email", "data@example.com".into())]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let account_page = r.headers()["location"].to_str().expect("location").split('?').next().expect("path").to_string();
     let account_id = account_page.rsplit('/').next().expect("id").to_string();
@@ -505,7 +506,16 @@ async fn admin_pages_manage_accounts_policies_permission_sets_and_simulate() {
     assert!(html.contains("maybe"), "the typed document is kept");
     let r = post("/admin/policies", vec![("name", "Reports".into()), ("document", READ_S3.into())]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let policy_id = r.headers()["location"].to_str().expect("loc").split('?').next().expect("p").rsplit('/').next().expect("id").to_string();
+    let policy_id = r.headers()["location"]
+        .to_str()
+        .expect("loc")
+        .split('?')
+        .next()
+        .expect("p")
+        .rsplit('/')
+        .next()
+        .expect("id")
+        .to_string();
 
     // A permission set, the policy attached, assigned to bob in the account.
     let r = post("/admin/permission-sets", vec![("name", "Analyst".into()), ("session_duration", "PT4H".into())]).await;
@@ -523,7 +533,12 @@ async fn admin_pages_manage_accounts_policies_permission_sets_and_simulate() {
     let token = t.csrf(&c, &account_page).await;
     let r = c
         .post(t.url(&format!("{account_page}/assignments")))
-        .form(&[("principal_type", "user"), ("principal", "bob"), ("permission_set_id", ps_id.as_str()), ("csrf_token", token.as_str())])
+        .form(&[
+            ("principal_type", "user"),
+            ("principal", "bob"),
+            ("permission_set_id", ps_id.as_str()),
+            ("csrf_token", token.as_str()),
+        ])
         .send()
         .await
         .expect("assign");
@@ -534,7 +549,12 @@ async fn admin_pages_manage_accounts_policies_permission_sets_and_simulate() {
     assert!(html.contains("provisioned") && html.contains("Reports"), "{html}");
     let r = c
         .post(t.url(&format!("{account_page}/assignments")))
-        .form(&[("principal_type", "group"), ("principal", "nobody"), ("permission_set_id", ps_id.as_str()), ("csrf_token", token.as_str())])
+        .form(&[
+            ("principal_type", "group"),
+            ("principal", "nobody"),
+            ("permission_set_id", ps_id.as_str()),
+            ("csrf_token", token.as_str()),
+        ])
         .send()
         .await
         .expect("assign");
@@ -543,7 +563,11 @@ async fn admin_pages_manage_accounts_policies_permission_sets_and_simulate() {
     // The simulator page.
     let r = post(
         "/admin/simulator",
-        vec![("permission_set", ps_id.clone()), ("actions", "s3:GetObject\ns3:PutObject".into()), ("resources", "*".into())],
+        vec![
+            ("permission_set", ps_id.clone()),
+            ("actions", "s3:GetObject\ns3:PutObject".into()),
+            ("resources", "*".into()),
+        ],
     )
     .await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -556,7 +580,12 @@ async fn admin_pages_manage_accounts_policies_permission_sets_and_simulate() {
     let bc = t.signed_in("bob", PASSWORD).await;
     let html = bc.get(t.url("/")).send().await.expect("home").text().await.expect("body");
     assert!(html.contains("Analytics") && html.contains("Analyst") && html.contains("4 hours"), "{html}");
-    let r = c.post(t.url("/admin/accounts")).form(&[("name", "NoCsrf"), ("owner_email", "x@example.com")]).send().await.expect("post");
+    let r = c
+        .post(t.url("/admin/accounts"))
+        .form(&[("name", "NoCsrf"), ("owner_email", "x@example.com")])
+        .send()
+        .await
+        .expect("post");
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let r = bc.get(t.url("/admin/accounts")).send().await.expect("get");
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "non-administrators get no admin pages");

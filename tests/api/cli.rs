@@ -142,3 +142,109 @@ async fn operator_commands_print_config_verify_audit_and_rotate_keys() {
     assert!(list.status.success(), "{}", text(&list));
     assert!(String::from_utf8_lossy(&list.stdout).contains("RS256"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_cli_sets_up_multi_account_access_and_simulates() {
+    let t = spawn_app().await;
+    let config = t.config.clone();
+    t.user("alice", PASSWORD, false).await;
+    let out = lanyard(&config, &["admin", "token", "create", "automation"], None);
+    assert!(out.status.success(), "{}", text(&out));
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let api = |args: &[&str]| {
+        let mut all = vec!["admin"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--url", &t.base, "--token", &token]);
+        lanyard(&config, &all, None)
+    };
+    let ok = |o: Output| {
+        assert!(o.status.success(), "{}", text(&o));
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    let policy = config.data_dir.join("read.json");
+    std::fs::write(&policy, r#"{"Version": "2012-10-17", "Statement": [{"Sid": "Read", "Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}]}"#)
+        .expect("write");
+    let bad = config.data_dir.join("bad.json");
+    std::fs::write(&bad, r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:Get*"}]}"#)
+        .expect("write");
+
+    let created: serde_json::Value = serde_json::from_str(&ok(api(&[
+        "accounts",
+        "create",
+        "Prod",
+        "--owner-email",
+        "ops@example.com",
+        "--tag",
+        "env=prod",
+        "--json",
+    ])))
+    .expect("json");
+    let account = created["id"].as_str().expect("id").to_string();
+    assert_eq!(account.len(), 12);
+    ok(api(&["org-units", "create", "Engineering"]));
+    ok(api(&["accounts", "update", "Prod", "--ou", "Engineering"]));
+    ok(api(&["policies", "create", "ReadS3", "--file", policy.to_str().expect("path")]));
+    let refused = api(&["policies", "create", "Bad", "--file", bad.to_str().expect("path")]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(text(&refused).contains("Statement[0]"), "{}", text(&refused));
+    ok(api(&["permission-sets", "create", "ReadOnly", "--session-duration", "PT2H"]));
+    ok(api(&["permission-sets", "attach", "ReadOnly", "ReadS3"]));
+    ok(api(&["groups", "create", "eng"]));
+    ok(api(&["groups", "add-member", "eng", "alice"]));
+    ok(api(&["assignments", "create", "--account", "Prod", "--permission-set", "ReadOnly", "--group", "eng"]));
+    let listed = ok(api(&["assignments", "list", "--account", &account]));
+    assert!(listed.contains("ReadOnly") && listed.contains("eng"), "{listed}");
+    let access: serde_json::Value =
+        serde_json::from_str(&ok(api(&["assignments", "access", "alice", "--json"]))).expect("json");
+    assert_eq!(access["items"][0]["roles"][0]["role_arn"], format!("arn:lanyard:iam::{account}:role/ReadOnly"));
+    let shown = ok(api(&["permission-sets", "get", "ReadOnly"]));
+    assert!(shown.contains("provisioned") && shown.contains("ReadS3"), "{shown}");
+    let missing = api(&["permission-sets", "get", "Nope"]);
+    assert_eq!(missing.status.code(), Some(6), "{}", text(&missing));
+
+    let sim = lanyard(
+        &config,
+        &[
+            "policy",
+            "simulate",
+            "--permission-set",
+            "ReadOnly",
+            "--action",
+            "s3:GetObject",
+            "--action",
+            "s3:PutObject",
+            "--resource",
+            "arn:aws:s3:::r/x",
+            "--url",
+            &t.base,
+            "--token",
+            &token,
+        ],
+        None,
+    );
+    let table = ok(sim);
+    assert!(table.contains("ALLOW") && table.contains("DENY") && table.contains("ReadS3 (Read)"), "{table}");
+
+    let valid = lanyard(&config, &["policy", "validate", policy.to_str().expect("path")], None);
+    assert!(valid.status.success(), "{}", text(&valid));
+    let invalid = lanyard(&config, &["policy", "validate", bad.to_str().expect("path"), "--json"], None);
+    assert_eq!(invalid.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&invalid.stdout).contains("\"path\":\"Statement[0]"), "{}", text(&invalid));
+
+    // A decisions-only token for a resource service.
+    let out = lanyard(&config, &["admin", "token", "create", "orders", "--scope", "authorize"], None);
+    let svc = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let http = reqwest::Client::new();
+    let r = http
+        .post(t.url("/api/v1/authorize"))
+        .bearer_auth(&svc)
+        .json(&serde_json::json!({"principal": {"username": "alice", "role_arn": format!("arn:lanyard:iam::{account}:role/ReadOnly")},
+                                  "action": "s3:GetObject", "resource": "arn:aws:s3:::r/x"}))
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<serde_json::Value>().await.expect("json")["decision"], "allow");
+    let denied = lanyard(&config, &["admin", "accounts", "list", "--url", &t.base, "--token", &svc], None);
+    assert_eq!(denied.status.code(), Some(4), "{}", text(&denied));
+}
