@@ -256,9 +256,15 @@ async fn main() {
         let (action, resource) = REQUESTS[i % REQUESTS.len()];
         let account = AccountId::parse(account).expect("id");
         let t = Instant::now();
-        let d = lanyard::access::decision::authorize(&app, user.id, &account, role, action, resource, &context)
-            .await
-            .expect("decide");
+        let q = lanyard::access::decision::Question {
+            user: user.id,
+            account: &account,
+            role,
+            action,
+            resource,
+            context: &context,
+        };
+        let d = lanyard::access::decision::authorize(&app, &ctx, &q).await.expect("decide");
         lat.push(t.elapsed());
         std::hint::black_box(d);
     }

@@ -24,6 +24,8 @@ pub struct App {
     pub webauthn: Option<webauthn_rs::Webauthn>,
     /// Compiled role policies for decisions, checked against the role's revision on every use.
     pub roles: crate::access::decision::RoleCache,
+    /// The batched audit writer for high-volume events (decisions); flushed at shutdown.
+    pub audit_batch: crate::audit::batch::Batcher,
 }
 
 impl App {
@@ -48,10 +50,22 @@ impl App {
         hasher.warm_up().await?;
         let passwords = PasswordPolicy::new(config.password.min_length as usize);
         let webauthn = crate::authn::webauthn::relying_party(&config.public_url());
+        let audit_batch = crate::audit::batch::Batcher::start(db.clone());
         if webauthn.is_none() {
             tracing::warn!(public_url = %config.public_url(), "passkeys are off: the public URL needs a host name, not an IP address");
         }
-        Ok(App { config, db, clock, sealer, hasher, passwords, csrf_key, webauthn, roles: Default::default() })
+        Ok(App {
+            config,
+            db,
+            clock,
+            sealer,
+            hasher,
+            passwords,
+            csrf_key,
+            webauthn,
+            roles: Default::default(),
+            audit_batch,
+        })
     }
 
     /// Now, in Unix seconds, from the injected clock.

@@ -33,6 +33,22 @@ pub struct Config {
     pub signin: SigninConfig,
     pub password: PasswordConfig,
     pub http: HttpConfig,
+    pub audit: AuditConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Which decisions of `POST /api/v1/authorize` are written to the audit log: `all`, `deny`
+    /// (only refusals) or `none`. They go through the batched writer, so they never make a
+    /// decision wait for its own database write.
+    pub decisions: String,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self { decisions: "all".into() }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -129,6 +145,7 @@ impl Default for Config {
             signin: SigninConfig::default(),
             password: PasswordConfig::default(),
             http: HttpConfig::default(),
+            audit: AuditConfig::default(),
         }
     }
 }
@@ -291,6 +308,9 @@ impl Config {
         }
         if self.http.max_body_bytes < 1024 {
             return bad("http.max_body_bytes", "must be at least 1024");
+        }
+        if !matches!(self.audit.decisions.as_str(), "all" | "deny" | "none") {
+            return bad("audit.decisions", "must be all, deny or none");
         }
         let _ = tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| ConfigError(format!("invalid setting `log.level` (LANYARD_LOG_LEVEL): {e}")))?;

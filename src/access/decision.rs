@@ -12,6 +12,7 @@ use super::permission_sets::validate_document;
 use super::policy::{self, Context, Decision, NamedPolicy, Outcome, Request};
 use super::store;
 use crate::app::App;
+use crate::directory::Ctx;
 use crate::error::{Error, Result};
 use serde::Serialize;
 use serde_json::Value;
@@ -166,18 +167,23 @@ pub struct Authorized {
     pub principal_arn: String,
 }
 
-/// Decides whether `user` acting in `role` (a permission set name) in `account` may do
-/// `action` on `resource`. An unassigned role, a suspended account or a disabled user is a deny
-/// that says so, never an error, so callers need only one code path.
-pub async fn authorize(
-    app: &App,
-    user: Uuid,
-    account: &AccountId,
-    role: &str,
-    action: &str,
-    resource: &str,
-    context: &BTreeMap<String, Value>,
-) -> Result<Authorized> {
+/// What a resource service asks: may `user`, acting in `role` (a permission set name) in
+/// `account`, do `action` on `resource`?
+#[derive(Debug, Clone, Copy)]
+pub struct Question<'a> {
+    pub user: Uuid,
+    pub account: &'a AccountId,
+    pub role: &'a str,
+    pub action: &'a str,
+    pub resource: &'a str,
+    pub context: &'a BTreeMap<String, Value>,
+}
+
+/// Answers a [`Question`]. An unassigned role, a suspended account or a disabled user is a deny
+/// that says so, never an error, so callers need only one code path. `caller` (the resource
+/// service) is recorded in the audit event.
+pub async fn authorize(app: &App, caller: &Ctx, q: &Question<'_>) -> Result<Authorized> {
+    let Question { user, account, role, action, resource, context } = *q;
     check_request(action, resource)?;
     let mut ctx = context_from(context, false)?;
     let principal_arn = super::model::role_arn(account.as_str(), role);
@@ -185,7 +191,7 @@ pub async fn authorize(
     let found = store::usable_role(&mut conn, account.as_str(), &role.to_ascii_lowercase(), user).await?;
     let Some((ps, revision, username)) = found else {
         metrics::counter!("lanyard_decisions_total", "decision" => "deny", "reason" => "not_assigned").increment(1);
-        return Ok(Authorized {
+        let denied = Authorized {
             outcome: Outcome {
                 decision: Decision::Deny,
                 explicit: false,
@@ -196,7 +202,9 @@ pub async fn authorize(
                 ),
             },
             principal_arn,
-        });
+        };
+        audit_decision(app, caller, user, action, resource, &denied).await;
+        return Ok(denied);
     };
     let compiled = match app.roles.get(account.as_str(), ps, revision) {
         Some(c) => c,
@@ -218,7 +226,39 @@ pub async fn authorize(
     );
     let label = if outcome.decision == Decision::Allow { "allow" } else { "deny" };
     metrics::counter!("lanyard_decisions_total", "decision" => label, "reason" => "policy").increment(1);
-    Ok(Authorized { outcome, principal_arn })
+    let decided = Authorized { outcome, principal_arn };
+    audit_decision(app, caller, user, action, resource, &decided).await;
+    Ok(decided)
+}
+
+/// Queues the decision for the audit log (as `audit.decisions` says), without waiting for it.
+async fn audit_decision(app: &App, caller: &Ctx, user: Uuid, action: &str, resource: &str, d: &Authorized) {
+    let allowed = d.outcome.decision == Decision::Allow;
+    let wanted = match app.config.audit.decisions.as_str() {
+        "none" => false,
+        "deny" => !allowed,
+        _ => true,
+    };
+    if !wanted {
+        return;
+    }
+    let details = serde_json::json!({
+        "user_id": user, "action": action, "resource": resource,
+        "decision": if allowed { "allow" } else { "deny" }, "reason": d.outcome.reason,
+        "policy": d.outcome.policy, "sid": d.outcome.sid,
+    });
+    app.audit_batch
+        .submit(crate::audit::batch::OwnedEvent {
+            at: app.now(),
+            actor: caller.actor.clone(),
+            action: "access.decision".into(),
+            target_kind: "role".into(),
+            target_id: d.principal_arn.clone(),
+            outcome: if allowed { "success" } else { "failure" },
+            details,
+            origin: caller.origin.clone(),
+        })
+        .await;
 }
 
 /// What to simulate: a permission set as currently defined (provisioned or not), or policy

@@ -440,10 +440,12 @@ pub async fn provision(app: &App, ctx: &Ctx, id: Uuid) -> Result<()> {
     Ok(())
 }
 
-/// Finishes provisioning that an interrupted request left behind (run by the jobs).
+/// Finishes provisioning that an interrupted request left behind, and removes roles whose
+/// last assignment went with a deleted user or group (run by the jobs).
 pub async fn provision_stale(app: &App) -> Result<usize> {
     let stale = {
         let mut tx = app.db.conn().await?;
+        store::delete_orphan_roles(&mut tx).await?;
         store::stale_permission_sets(&mut tx).await?
     };
     let ctx = Ctx { actor: audit::Actor::cli("provisioning job"), origin: Default::default() };

@@ -405,6 +405,15 @@ pub async fn delete_unassigned_roles(tx: &mut Tx, ps: Uuid) -> Result<u64, sqlx:
         .bind(ps).execute(c).await.map(|r| r.rows_affected()))
 }
 
+/// Removes every role no assignment needs any more (its last assignment went with a deleted
+/// user or group).
+pub async fn delete_orphan_roles(tx: &mut Tx) -> Result<u64, sqlx::Error> {
+    db_run!(tx, c => sqlx::query(
+        "DELETE FROM account_roles WHERE NOT EXISTS (SELECT 1 FROM assignments a \
+         WHERE a.account_id = account_roles.account_id AND a.permission_set_id = account_roles.permission_set_id)")
+        .execute(c).await.map(|r| r.rows_affected()))
+}
+
 /// Where a permission set is provisioned, and at which revision.
 pub async fn role_statuses(tx: &mut Tx, ps: Uuid) -> Result<Vec<RoleStatus>, sqlx::Error> {
     db_run!(tx, c => sqlx::query_as(

@@ -81,7 +81,7 @@ impl From<Authorized> for DecisionView {
     responses((status = 200, body = DecisionView), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn authorize(
     State(app): State<AppState>,
-    _: Decider,
+    caller: Decider,
     ApiJson(body): ApiJson<AuthorizeBody>,
 ) -> ApiResult<Json<DecisionView>> {
     let p = body.principal;
@@ -100,7 +100,15 @@ pub async fn authorize(
         }
         _ => return Err(Error::invalid("principal", "give user_id or username").into()),
     };
-    let d = decision::authorize(&app, user, &account, &role, body.action.trim(), &body.resource, &body.context).await?;
+    let q = decision::Question {
+        user,
+        account: &account,
+        role: &role,
+        action: body.action.trim(),
+        resource: &body.resource,
+        context: &body.context,
+    };
+    let d = decision::authorize(&app, &caller.ctx, &q).await?;
     Ok(Json(d.into()))
 }
 

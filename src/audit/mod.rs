@@ -6,6 +6,8 @@
 //! `UPDATE … RETURNING` takes its row lock on PostgreSQL; SQLite has one writer anyway), so the
 //! chain never forks even with several instances.
 
+pub mod batch;
+
 use crate::db::{Db, Tx};
 use crate::db_run;
 use serde::Serialize;

@@ -32,6 +32,8 @@ pub async fn serve(config: Config) -> CmdResult {
         Ok(Err(e)) => return Err(Failure::new(1, format!("server error: {e}"))),
         Err(e) => return Err(Failure::new(1, format!("server task failed: {e}"))),
     }
+    // Every request has finished: write what the batched audit writer still holds.
+    app.audit_batch.flush().await;
     app.db.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -590,3 +590,77 @@ async fn admin_pages_manage_accounts_policies_permission_sets_and_simulate() {
     let r = bc.get(t.url("/admin/accounts")).send().await.expect("get");
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "non-administrators get no admin pages");
 }
+
+#[tokio::test]
+async fn decisions_are_audited_through_the_batched_writer() {
+    let org = Org::new().await;
+    org.assign("group", &org.group).await;
+    assert_eq!(org.decide("s3:GetObject", "arn:aws:s3:::reports/a").await["decision"], "allow");
+    assert_eq!(org.decide("s3:PutObject", "arn:aws:s3:::reports/a").await["decision"], "deny");
+    org.api.t.app.audit_batch.flush().await;
+    let (_, log) = org.api.get("/audit?action=access.decision").await;
+    let items = log["items"].as_array().expect("items");
+    assert_eq!(items.len(), 2, "{log}");
+    let deny = items.iter().find(|e| e["outcome"] == "failure").expect("the deny");
+    assert_eq!(deny["details"]["action"], "s3:PutObject");
+    assert_eq!(deny["target_id"], format!("arn:lanyard:iam::{}:role/ReadOnly", org.account));
+    assert_eq!(deny["actor_kind"], "token", "the resource service that asked is the actor");
+    let allow = items.iter().find(|e| e["outcome"] == "success").expect("the allow");
+    assert_eq!((allow["details"]["policy"].clone(), allow["details"]["sid"].clone()), (json!("ReadS3"), json!("Read")));
+    let (_, verify) = org.api.get("/audit/verify").await;
+    assert_eq!(verify["intact"], true, "{verify}");
+}
+
+#[tokio::test]
+async fn batched_and_direct_audit_appends_keep_one_chain() {
+    let org = Org::new().await;
+    org.assign("group", &org.group).await;
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let http = org.api.http.clone();
+        let url = org.api.t.url("/api/v1/authorize");
+        let token = org.api.token.clone();
+        let body = json!({"principal": {"user_id": org.alice.id, "account_id": org.account, "permission_set": "ReadOnly"},
+                          "action": if i % 2 == 0 { "s3:GetObject" } else { "s3:PutObject" }, "resource": "*"});
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..25 {
+                let r = http.post(&url).bearer_auth(&token).json(&body).send().await.expect("send");
+                assert_eq!(r.status(), StatusCode::OK);
+            }
+        }));
+    }
+    for i in 0..10 {
+        org.api.create("/groups", json!({"name": format!("g{i}")})).await;
+    }
+    for t in tasks {
+        t.await.expect("join");
+    }
+    org.api.t.app.audit_batch.flush().await;
+    let (_, log) = org.api.get("/audit?action=access.decision&limit=1000").await;
+    assert_eq!(log["items"].as_array().map(Vec::len), Some(200), "every decision is recorded");
+    let (_, verify) = org.api.get("/audit/verify").await;
+    assert_eq!(verify["intact"], true, "{verify}");
+}
+
+#[tokio::test]
+async fn audit_of_decisions_can_be_limited_to_denials() {
+    let t = spawn_app_with(|c| c.audit.decisions = "deny".into()).await;
+    let token = t.token().await;
+    let api = Api { t, token, http: reqwest::Client::new() };
+    let account = api.create("/accounts", json!({"name": "P", "owner_email": "p@example.com"})).await;
+    let ps = api.create("/permission-sets", json!({"name": "R", "inline_policy": READ_S3})).await;
+    let alice = api.t.user("alice", PASSWORD, false).await;
+    api.create("/assignments", json!({"account_id": account["id"], "permission_set_id": ps["id"], "principal_type": "user", "principal_id": alice.id}))
+        .await;
+    for action in ["s3:GetObject", "s3:GetObject", "s3:PutObject"] {
+        let (st, _) = api
+            .post("/authorize", json!({"principal": {"user_id": alice.id, "account_id": account["id"], "permission_set": "R"}, "action": action, "resource": "*"}))
+            .await;
+        assert_eq!(st, StatusCode::OK);
+    }
+    api.t.app.audit_batch.flush().await;
+    let (_, log) = api.get("/audit?action=access.decision").await;
+    let items = log["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{log}");
+    assert_eq!(items[0]["details"]["action"], "s3:PutObject");
+}

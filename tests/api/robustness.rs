@@ -69,3 +69,75 @@ fn no_request_content_produces_a_server_error() {
         panic!("{e}");
     }
 }
+
+#[test]
+fn no_access_request_produces_a_server_error() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let (t, token, account, ps) = rt.block_on(async {
+        let t = spawn_app().await;
+        let token = t.token().await;
+        let http = reqwest::Client::new();
+        let account: serde_json::Value = http
+            .post(t.url("/api/v1/accounts"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"name": "A", "owner_email": "a@example.com"}))
+            .send()
+            .await
+            .expect("account")
+            .json()
+            .await
+            .expect("json");
+        let ps: serde_json::Value = http
+            .post(t.url("/api/v1/permission-sets"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"name": "P"}))
+            .send()
+            .await
+            .expect("ps")
+            .json()
+            .await
+            .expect("json");
+        (
+            t,
+            token,
+            account["id"].as_str().unwrap_or_default().to_string(),
+            ps["id"].as_str().unwrap_or_default().to_string(),
+        )
+    });
+    let http = reqwest::Client::new();
+    let text = "\\PC{0,120}";
+    let strategy = (0u8..10, text, "[ -~]{0,80}", (text, text, text, text));
+    let mut runner = TestRunner::new(Config { cases: 200, failure_persistence: None, ..Config::default() });
+    let result = runner.run(&strategy, |(kind, raw, query, (a, b, c, d))| {
+        let status = rt.block_on(async {
+            let json = |v: serde_json::Value| v.to_string();
+            let (method, path, body) = match kind {
+                0 => ("POST", "/api/v1/accounts".to_string(), raw.clone()),
+                1 => ("POST", "/api/v1/accounts".into(), json(serde_json::json!({"name": a, "owner_email": b, "status": c, "tags": {d.clone(): a}}))),
+                2 => ("PATCH", format!("/api/v1/accounts/{account}"), json(serde_json::json!({"name": a, "ou_id": b, "status": c}))),
+                3 => ("POST", "/api/v1/policies".into(), json(serde_json::json!({"name": a, "document": raw}))),
+                4 => ("POST", "/api/v1/permission-sets".into(), json(serde_json::json!({"name": a, "session_duration": b, "relay_state": c, "inline_policy": d}))),
+                5 => ("POST", "/api/v1/authorize".into(), json(serde_json::json!({"principal": {"username": a, "account_id": account, "permission_set": b}, "action": c, "resource": d, "context": {raw.clone(): a}}))),
+                6 => ("POST", "/api/v1/simulate".into(), json(serde_json::json!({"policies": [raw], "actions": [a, b], "resources": [c], "context": {d.clone(): a}}))),
+                7 => ("POST", "/api/v1/assignments".into(), json(serde_json::json!({"account_id": a, "permission_set_id": ps, "principal_type": b, "principal_id": c}))),
+                8 => ("GET", format!("/api/v1/accounts?{query}"), String::new()),
+                _ => ("GET", format!("/api/v1/accounts/{}", raw.replace(['/', '?', '#'], "")), String::new()),
+            };
+            let req = match method {
+                "POST" => http.post(t.url(&path)),
+                "PATCH" => http.patch(t.url(&path)),
+                _ => http.get(t.url(&path)),
+            };
+            let req = if body.is_empty() { req } else { req.header("content-type", "application/json").body(body) };
+            match req.bearer_auth(&token).send().await {
+                Ok(r) => r.status().as_u16(),
+                Err(_) => 0,
+            }
+        });
+        prop_assert!(status < 500, "kind {} answered {}", kind, status);
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
