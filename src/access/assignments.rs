@@ -131,23 +131,63 @@ pub struct AccountAccess {
     pub roles: Vec<AccessRow>,
 }
 
+/// A page of the accounts a person can use.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccessPage {
+    pub accounts: Vec<AccountAccess>,
+    /// Opaque cursor of the next page.
+    pub next: Option<String>,
+    /// Accounts in all pages.
+    pub total: i64,
+}
+
 /// The accounts and roles a person can use (direct assignments and those of their groups, in
-/// active accounts), by account name; `filter` narrows by account name, id prefix or role name.
-pub async fn access_of(app: &App, user: Uuid, filter: Option<&str>) -> Result<Vec<AccountAccess>> {
+/// active accounts), by account name, `limit` accounts a page (at most 1000); `filter` narrows
+/// by account name, id prefix or role name.
+pub async fn access_of(
+    app: &App,
+    user: Uuid,
+    filter: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<AccessPage> {
     let filter = filter.map(|f| f.trim().to_lowercase()).filter(|f| !f.is_empty());
-    let mut tx = app.db.conn().await?;
-    let rows = store::access_of(&mut tx, user, filter.as_deref()).await?;
-    let mut out: Vec<AccountAccess> = Vec::new();
+    let after = match after {
+        Some(c) => crate::directory::model::decode_cursor(c)?,
+        None => String::new(),
+    };
+    let limit = if limit <= 0 { 100 } else { limit.min(1000) };
+    let mut tx = app.db.read().await?;
+    let total = store::count_access_accounts(&mut tx, user, filter.as_deref()).await?;
+    let mut accounts = store::access_accounts(&mut tx, user, filter.as_deref(), &after, limit + 1).await?;
+    let next = if accounts.len() as i64 > limit {
+        accounts.truncate(limit as usize);
+        accounts.last().map(|a| crate::directory::model::encode_cursor(&a.3))
+    } else {
+        None
+    };
+    let Some(last) = accounts.last().map(|a| a.3.clone()) else {
+        return Ok(AccessPage { accounts: Vec::new(), next: None, total });
+    };
+    let rows = store::access_roles(&mut tx, user, filter.as_deref(), &after, &last).await?;
+    let mut out: Vec<AccountAccess> = accounts
+        .into_iter()
+        .map(|(id, name, email, _)| AccountAccess {
+            account_id: id,
+            account_name: name,
+            account_email: email,
+            roles: Vec::new(),
+        })
+        .collect();
+    let mut i = 0;
     for r in rows {
-        match out.last_mut() {
-            Some(last) if last.account_id == r.account_id => last.roles.push(r),
-            _ => out.push(AccountAccess {
-                account_id: r.account_id.clone(),
-                account_name: r.account_name.clone(),
-                account_email: r.account_email.clone(),
-                roles: vec![r],
-            }),
+        while i < out.len() && out[i].account_id != r.account_id {
+            i += 1;
+        }
+        match out.get_mut(i) {
+            Some(a) => a.roles.push(r),
+            None => break,
         }
     }
-    Ok(out)
+    Ok(AccessPage { accounts: out, next, total })
 }

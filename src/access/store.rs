@@ -456,20 +456,71 @@ pub async fn role_snapshot(tx: &mut Tx, account: &str, ps: Uuid) -> Result<Optio
         .bind(account).bind(ps).fetch_optional(c).await)
 }
 
-/// Every (account, permission set) a user may use, directly or through their groups, in active
-/// accounts, by account name then permission set name. `filter` (lower case) keeps accounts
-/// whose name contains it or whose id starts with it, and roles whose name contains it.
-pub async fn access_of(tx: &mut Tx, user: Uuid, filter: Option<&str>) -> Result<Vec<AccessRow>, sqlx::Error> {
+/// The (account, permission set) pairs a user is assigned, directly or through their groups.
+const REACHABLE: &str = "SELECT account_id, permission_set_id FROM assignments WHERE user_id = $1 \
+     UNION SELECT a.account_id, a.permission_set_id FROM group_members m JOIN assignments a ON a.group_id = m.group_id WHERE m.user_id = $1";
+
+/// The account filter shared by the page and count queries: `$2` is `%filter%` (name or role
+/// name contains), `$3` is `filter%` (id starts with); both NULL for no filter.
+fn account_filter() -> String {
+    format!(
+        "acc.status = 'active' AND acc.id IN (SELECT account_id FROM ({REACHABLE}) r) \
+         AND ($2 IS NULL OR acc.name_key LIKE $2 ESCAPE '\\' OR acc.id LIKE $3 ESCAPE '\\' \
+              OR acc.id IN (SELECT r.account_id FROM ({REACHABLE}) r JOIN permission_sets ps ON ps.id = r.permission_set_id \
+                            WHERE ps.name_key LIKE $2 ESCAPE '\\'))"
+    )
+}
+
+fn like_patterns(filter: Option<&str>) -> (Option<String>, Option<String>) {
     let like = filter.map(|f| format!("%{}%", crate::db::like_escape(f)));
     let prefix = filter.map(|f| format!("{}%", crate::db::like_escape(f)));
-    db_run!(tx, c => sqlx::query_as(
+    (like, prefix)
+}
+
+/// One page of the active accounts a user can use, by name after `after_key`; `filter` (lower
+/// case) keeps accounts whose name contains it, whose id starts with it, or where one of the
+/// user's roles has a name containing it. Returns (id, name, owner email, name key).
+pub async fn access_accounts(
+    tx: &mut Tx,
+    user: Uuid,
+    filter: Option<&str>,
+    after_key: &str,
+    limit: i64,
+) -> Result<Vec<(String, String, String, String)>, sqlx::Error> {
+    let (like, prefix) = like_patterns(filter);
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT acc.id, acc.name, acc.owner_email, acc.name_key FROM accounts acc WHERE {} AND acc.name_key > $4 \
+         ORDER BY acc.name_key LIMIT $5",
+        account_filter()
+    ));
+    db_run!(tx, c => sqlx::query_as(sql).bind(user).bind(like).bind(prefix).bind(after_key).bind(limit).fetch_all(c).await)
+}
+
+/// How many accounts [`access_accounts`] would list in all.
+pub async fn count_access_accounts(tx: &mut Tx, user: Uuid, filter: Option<&str>) -> Result<i64, sqlx::Error> {
+    let (like, prefix) = like_patterns(filter);
+    let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM accounts acc WHERE {}", account_filter()));
+    db_run!(tx, c => sqlx::query_scalar(sql).bind(user).bind(like).bind(prefix).fetch_one(c).await)
+}
+
+/// The user's roles in the accounts whose name keys lie in (`after_key`, `last_key`] (one page
+/// of [`access_accounts`]), by account then role name. With a filter, accounts matched by a
+/// role name show only the matching roles.
+pub async fn access_roles(
+    tx: &mut Tx,
+    user: Uuid,
+    filter: Option<&str>,
+    after_key: &str,
+    last_key: &str,
+) -> Result<Vec<AccessRow>, sqlx::Error> {
+    let (like, prefix) = like_patterns(filter);
+    let sql = sqlx::AssertSqlSafe(format!(
         "SELECT acc.id AS account_id, acc.name AS account_name, acc.owner_email AS account_email, ps.id AS permission_set_id, \
          ps.name AS permission_set_name, ps.description AS permission_set_description, ps.session_duration, ps.relay_state \
-         FROM (SELECT account_id, permission_set_id FROM assignments WHERE user_id = $1 \
-               UNION SELECT a.account_id, a.permission_set_id FROM assignments a \
-               JOIN group_members m ON m.group_id = a.group_id WHERE m.user_id = $1) x \
-         JOIN accounts acc ON acc.id = x.account_id JOIN permission_sets ps ON ps.id = x.permission_set_id \
-         WHERE acc.status = 'active' AND ($2 IS NULL OR acc.name_key LIKE $2 ESCAPE '\\' OR acc.id LIKE $3 ESCAPE '\\' OR ps.name_key LIKE $2 ESCAPE '\\') \
-         ORDER BY acc.name_key, ps.name_key LIMIT 100000")
-        .bind(user).bind(like).bind(prefix).fetch_all(c).await)
+         FROM ({REACHABLE}) x JOIN accounts acc ON acc.id = x.account_id JOIN permission_sets ps ON ps.id = x.permission_set_id \
+         WHERE acc.status = 'active' AND acc.name_key > $4 AND acc.name_key <= $5 \
+         AND ($2 IS NULL OR acc.name_key LIKE $2 ESCAPE '\\' OR acc.id LIKE $3 ESCAPE '\\' OR ps.name_key LIKE $2 ESCAPE '\\') \
+         ORDER BY acc.name_key, ps.name_key"
+    ));
+    db_run!(tx, c => sqlx::query_as(sql).bind(user).bind(like).bind(prefix).bind(after_key).bind(last_key).fetch_all(c).await)
 }

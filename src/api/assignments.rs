@@ -118,6 +118,19 @@ pub struct AccessParams {
     /// Keeps accounts whose name contains this or whose id starts with it, and roles whose
     /// name contains it.
     pub q: Option<String>,
+    /// Accounts per page, 1–1000 (default 100).
+    pub limit: Option<i64>,
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AccessView {
+    pub items: Vec<AccountAccessView>,
+    /// Opaque cursor of the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+    /// Accounts in all pages.
+    pub total: i64,
 }
 
 /// List assignments, filtered by account, permission set, user or group.
@@ -184,14 +197,19 @@ pub async fn delete_assignment(
 
 /// The accounts and roles a user can use: direct assignments and those of their groups.
 #[utoipa::path(get, path = "/api/v1/users/{id}/access", tag = "assignments", params(("id" = Uuid, Path), AccessParams),
-    responses((status = 200, body = List<AccountAccessView>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = AccessView), (status = 404, body = ErrorBody)))]
 pub async fn user_access(
     State(app): State<AppState>,
     _: Admin,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(q): ApiQuery<AccessParams>,
-) -> ApiResult<Json<List<AccountAccessView>>> {
+) -> ApiResult<Json<AccessView>> {
+    let limit = check_limit(q.limit)?;
     crate::directory::service::get_user(&app, id).await?;
-    let access = service::access_of(&app, id, q.q.as_deref()).await?;
-    Ok(Json(List { items: access.iter().map(AccountAccessView::from).collect(), next: None }))
+    let page = service::access_of(&app, id, q.q.as_deref(), q.next.as_deref(), limit).await?;
+    Ok(Json(AccessView {
+        items: page.accounts.iter().map(AccountAccessView::from).collect(),
+        next: page.next,
+        total: page.total,
+    }))
 }

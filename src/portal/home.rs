@@ -12,7 +12,7 @@ use axum::routing::get;
 use serde::Deserialize;
 
 /// Accounts per page.
-const PAGE: usize = 50;
+const PAGE: i64 = 50;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/", get(show_home))
@@ -40,10 +40,11 @@ struct HomePage {
     display_name: String,
     groups: Vec<String>,
     accounts: Vec<AccountRow>,
-    total: usize,
+    total: i64,
     q: String,
-    prev: Option<usize>,
-    next: Option<usize>,
+    /// Whether this is a later page (offer a link back to the first).
+    later: bool,
+    next: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,7 +56,8 @@ pub struct NoticeQuery {
 pub struct HomeQuery {
     pub notice: Option<String>,
     pub q: Option<String>,
-    pub page: Option<usize>,
+    /// Cursor of the page to show.
+    pub after: Option<String>,
 }
 
 /// "1 hour", "8 hours", "1 h 30 min".
@@ -97,19 +99,17 @@ async fn show_home(
 ) -> Result<Response, super::PageError> {
     let groups = crate::directory::service::groups_of(&app, me.user.id).await.map_err(|e| me.fail(e))?;
     let search = q.q.unwrap_or_default().chars().take(100).collect::<String>();
-    let access = access_of(&app, me.user.id, Some(&search)).await.map_err(|e| me.fail(e))?;
-    let total = access.len();
-    let page = q.page.unwrap_or(0).min(total / PAGE);
-    let accounts = rows(access.into_iter().skip(page * PAGE).take(PAGE).collect());
+    let page = access_of(&app, me.user.id, Some(&search), q.after.as_deref(), PAGE).await.map_err(|e| me.fail(e))?;
+    let accounts = rows(page.accounts);
     let layout = Layout::new("Home", Some(&me), &me.csrf).with_notice(q.notice.as_deref());
     Ok(render(&HomePage {
         layout,
         display_name: me.user.display_name.clone(),
         groups: groups.into_iter().map(|g| g.name).collect(),
         accounts,
-        total,
+        total: page.total,
         q: search,
-        prev: page.checked_sub(1),
-        next: ((page + 1) * PAGE < total).then_some(page + 1),
+        later: q.after.is_some(),
+        next: page.next,
     }))
 }

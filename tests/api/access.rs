@@ -664,3 +664,36 @@ async fn audit_of_decisions_can_be_limited_to_denials() {
     assert_eq!(items.len(), 1, "{log}");
     assert_eq!(items[0]["details"]["action"], "s3:PutObject");
 }
+
+#[tokio::test]
+async fn a_persons_access_is_listed_in_pages() {
+    let org = Org::new().await;
+    for name in ["Beta", "Alpha", "Gamma"] {
+        let a = org.api.create("/accounts", json!({"name": name, "owner_email": "o@example.com"})).await;
+        org.api
+            .create("/assignments", json!({"account_id": a["id"], "permission_set_id": org.ps, "principal_type": "group", "principal_id": org.group}))
+            .await;
+    }
+    let mut names = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let path = match &next {
+            Some(n) => format!("/users/{}/access?limit=2&next={n}", org.alice.id),
+            None => format!("/users/{}/access?limit=2", org.alice.id),
+        };
+        let (st, page) = org.api.get(&path).await;
+        assert_eq!(st, StatusCode::OK, "{page}");
+        assert_eq!(page["total"], 3);
+        for a in page["items"].as_array().expect("items") {
+            assert_eq!(a["roles"][0]["role_name"], "ReadOnly", "{a}");
+            names.push(s(a, "account_name"));
+        }
+        next = page["next"].as_str().map(str::to_string);
+        if next.is_none() {
+            break;
+        }
+    }
+    assert_eq!(names, ["Alpha", "Beta", "Gamma"], "every account once, by name");
+    let (st, _) = org.api.get(&format!("/users/{}/access?next=%%%", org.alice.id)).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "a cursor this API did not return is refused");
+}
