@@ -88,6 +88,13 @@ impl Error {
 
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
+        // PostgreSQL refuses text with a NUL byte (SQLSTATE 22021) or one it cannot encode
+        // (22P05): that is the caller's input, not a fault of ours.
+        if let sqlx::Error::Database(d) = &e
+            && matches!(d.code().as_deref(), Some("22021" | "22P05"))
+        {
+            return Error::BadRequest("text must not contain NUL or unencodable characters".into());
+        }
         Error::Internal(anyhow::Error::new(e).context("database"))
     }
 }

@@ -139,7 +139,14 @@ pub async fn delete_ou(app: &App, ctx: &Ctx, id: Uuid) -> Result<()> {
             "the organisational unit holds {children} organisational units and {accounts} accounts; move or delete them first"
         )));
     }
-    store::delete_ou(&mut tx, id).await?;
+    match store::delete_ou(&mut tx, id).await {
+        Err(e) if crate::db::is_foreign_key_violation(&e) => {
+            return Err(Error::Conflict(
+                "an account or unit was just put in this organisational unit; try again".into(),
+            ));
+        }
+        r => r?,
+    };
     audit::record(
         &mut tx,
         now,

@@ -54,6 +54,8 @@ pub async fn create_assignment(
             return Err(Error::Conflict("that principal already has this permission set in this account".into()));
         }
         Err(e) if is_foreign_key_violation(&e) => {
+            // The account and permission set were found above: the principal is missing, or
+            // one of them was deleted a moment ago.
             return Err(Error::NotFound(if user_id.is_some() { "user" } else { "group" }));
         }
         r => r?,
@@ -179,15 +181,14 @@ pub async fn access_of(
             roles: Vec::new(),
         })
         .collect();
-    let mut i = 0;
+    let index: std::collections::HashMap<String, usize> =
+        out.iter().enumerate().map(|(i, a)| (a.account_id.clone(), i)).collect();
+    // A role of an account that appeared between the two queries is left for the next look.
     for r in rows {
-        while i < out.len() && out[i].account_id != r.account_id {
-            i += 1;
-        }
-        match out.get_mut(i) {
-            Some(a) => a.roles.push(r),
-            None => break,
+        if let Some(&i) = index.get(&r.account_id) {
+            out[i].roles.push(r);
         }
     }
+    out.retain(|a| !a.roles.is_empty());
     Ok(AccessPage { accounts: out, next, total })
 }

@@ -81,18 +81,26 @@ fn compile(snapshot: &Snapshot, revision: i64) -> Result<CompiledRole> {
 fn is_reserved(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
     let Some(name) = k.strip_prefix("aws:").or_else(|| k.strip_prefix("lanyard:")) else { return false };
-    matches!(
-        name,
-        "username"
-            | "userid"
-            | "principalarn"
-            | "principalaccount"
-            | "principaltype"
-            | "currenttime"
-            | "epochtime"
-            | "multifactorauthpresent"
-            | "multifactorauthage"
-    ) || name.starts_with("principaltag/")
+    // Everything about the principal (`Principal*`: Arn, Account, Tag/…, OrgID, OrgPaths,
+    // IsAWSService, ServiceName, Type …), its session and the clock.
+    name.starts_with("principal")
+        || matches!(
+            name,
+            "username"
+                | "userid"
+                | "currenttime"
+                | "epochtime"
+                | "multifactorauthpresent"
+                | "multifactorauthage"
+                | "sourceidentity"
+                | "tokenissuetime"
+                | "rolesessionname"
+                | "federatedprovider"
+                | "viaawsservice"
+                | "calledvia"
+                | "calledviafirst"
+                | "calledvialast"
+        )
 }
 
 /// Turns request context (`{"key": value | [values]}`) into a policy [`Context`].
@@ -185,12 +193,31 @@ pub struct Question<'a> {
 pub async fn authorize(app: &App, caller: &Ctx, q: &Question<'_>) -> Result<Authorized> {
     let Question { user, account, role, action, resource, context } = *q;
     check_request(action, resource)?;
+    let (_, role_key) = super::model::parse_iam_name("permission_set", role, 32)?;
     let mut ctx = context_from(context, false)?;
-    let principal_arn = super::model::role_arn(account.as_str(), role);
     let mut conn = app.db.conn().await?;
-    let found = store::usable_role(&mut conn, account.as_str(), &role.to_ascii_lowercase(), user).await?;
-    let Some((ps, revision, username)) = found else {
+    let found = store::usable_role(&mut conn, account.as_str(), &role_key, user).await?;
+    // The snapshot, when the compiled role is not cached at this revision; a role removed in
+    // between decides like an unassigned one.
+    let found = match found {
+        Some(f) => match app.roles.get(account.as_str(), f.permission_set_id, f.revision) {
+            Some(c) => Some((f, c)),
+            None => match store::role_snapshot(&mut conn, account.as_str(), f.permission_set_id).await? {
+                Some((rev, text)) => {
+                    let snap: Snapshot = serde_json::from_str(&text).map_err(Error::internal)?;
+                    let c = Arc::new(compile(&snap, rev)?);
+                    app.roles.put(account.as_str(), f.permission_set_id, c.clone());
+                    Some((f, c))
+                }
+                None => None,
+            },
+        },
+        None => None,
+    };
+    drop(conn);
+    let Some((found, compiled)) = found else {
         metrics::counter!("lanyard_decisions_total", "decision" => "deny", "reason" => "not_assigned").increment(1);
+        let principal_arn = super::model::role_arn(account.as_str(), role.trim());
         let denied = Authorized {
             outcome: Outcome {
                 decision: Decision::Deny,
@@ -206,19 +233,10 @@ pub async fn authorize(app: &App, caller: &Ctx, q: &Question<'_>) -> Result<Auth
         audit_decision(app, caller, user, action, resource, &denied).await;
         return Ok(denied);
     };
-    let compiled = match app.roles.get(account.as_str(), ps, revision) {
-        Some(c) => c,
-        None => {
-            let (rev, text) =
-                store::role_snapshot(&mut conn, account.as_str(), ps).await?.ok_or(Error::NotFound("role"))?;
-            let snap: Snapshot = serde_json::from_str(&text).map_err(Error::internal)?;
-            let c = Arc::new(compile(&snap, rev)?);
-            app.roles.put(account.as_str(), ps, c.clone());
-            c
-        }
-    };
-    drop(conn);
-    set_principal(&mut ctx, app, Some((user, &username)), Some(account.as_str()), Some(role));
+    // The ARN and the principal keys use the role's own name, never the caller's spelling of
+    // it: `aws:PrincipalArn` comparisons are case-sensitive.
+    let principal_arn = super::model::role_arn(account.as_str(), &found.role_name);
+    set_principal(&mut ctx, app, Some((user, &found.username)), Some(account.as_str()), Some(&found.role_name));
     let outcome = policy::evaluate(
         &compiled.identity,
         compiled.boundary.as_deref(),
@@ -383,10 +401,13 @@ mod tests {
         m.insert("aws:username".to_string(), json!("mallory"));
         m.insert("lanyard:PrincipalTag/team".to_string(), json!("red"));
         m.insert("aws:SourceIp".to_string(), json!("10.0.0.1"));
+        m.insert("aws:PrincipalOrgPaths".to_string(), json!("o-1/r-1/ou-prod/"));
+        m.insert("lanyard:TokenIssueTime".to_string(), json!("2020-01-01T00:00:00Z"));
         m.insert("s3:prefix".to_string(), json!(["a", "b"]));
         let ctx = context_from(&m, false).expect("context");
         assert!(ctx.get("aws:username").is_none());
         assert!(ctx.get("lanyard:principaltag/team").is_none());
+        assert!(ctx.get("aws:principalorgpaths").is_none() && ctx.get("aws:tokenissuetime").is_none());
         assert_eq!(ctx.get("lanyard:sourceip"), Some(&vec!["10.0.0.1".to_string()]));
         assert_eq!(ctx.get("s3:prefix").map(Vec::len), Some(2));
         let kept = context_from(&m, true).expect("context");

@@ -1,8 +1,8 @@
 //! Managed policies and permission sets, and provisioning: every change that alters what a
 //! permission set grants moves it to a new revision, and provisioning rewrites its role in each
 //! account where it is assigned (`arn:lanyard:iam::<account>:role/<name>`) with the policies as
-//! they are at that revision. A role whose revision lags is "updating"; the provisioning job
-//! finishes whatever an interrupted request left behind.
+//! they are at that revision, in the same transaction as the change. A role whose revision lags
+//! is shown as "updating"; the provisioning job repairs whatever else left one behind.
 
 use super::model::{
     self, MAX_ATTACHED_POLICIES, MAX_POLICY_VERSIONS, ManagedPolicy, PermissionSet, RoleStatus, Snapshot,
@@ -107,10 +107,16 @@ pub async fn update_policy(
     }
     let now = app.now();
     let mut tx = app.db.begin().await?;
+    // Concurrent changes of one policy (and attachments of it) take turns.
+    if !store::lock_policy(&mut tx, id).await? {
+        return Err(Error::NotFound("policy"));
+    }
     let before = store::find_policy(&mut tx, id).await?.ok_or(Error::NotFound("policy"))?;
     let (name, key) = model::parse_iam_name("name", name.unwrap_or(&before.name), 128)?;
     let description = parse_description(description.unwrap_or(&before.description))?;
     let changed_document = document.is_some_and(|d| d != before.document);
+    // Roles carry the policy's name too (decisions report it), so a rename re-provisions.
+    let changed = changed_document || name != before.name;
     let version =
         if changed_document { store::latest_policy_version(&mut tx, id).await? + 1 } else { before.default_version };
     if let (true, Some(d)) = (changed_document, document) {
@@ -121,9 +127,10 @@ pub async fn update_policy(
         Err(e) if is_unique_violation(&e) => return Err(Error::Conflict(format!("a policy named {name:?} exists"))),
         r => r?,
     }
-    let users = if changed_document { store::permission_sets_using(&mut tx, id).await? } else { Vec::new() };
+    let users = if changed { store::permission_sets_using(&mut tx, id).await? } else { Vec::new() };
     for ps in &users {
         store::bump_revision(&mut tx, *ps, now).await?;
+        provision_audited(&mut tx, ctx, *ps, now).await?;
     }
     let after = store::find_policy(&mut tx, id).await?.ok_or(Error::NotFound("policy"))?;
     audit::record(
@@ -136,9 +143,6 @@ pub async fn update_policy(
     )
     .await?;
     tx.commit().await?;
-    for ps in users {
-        provision(app, ctx, ps).await?;
-    }
     Ok(after)
 }
 
@@ -225,7 +229,10 @@ async fn ps_fields(tx: &mut Tx, input: &PermissionSetInput, before: Option<&Perm
                 Ok(id) => store::find_policy(tx, id).await?,
                 Err(_) => store::find_policy_by_name(tx, &s.trim().to_ascii_lowercase()).await?,
             };
-            Some(p.ok_or_else(|| Error::invalid("boundary", format!("there is no managed policy {:?}", s.trim())))?.id)
+            let id =
+                p.ok_or_else(|| Error::invalid("boundary", format!("there is no managed policy {:?}", s.trim())))?.id;
+            store::lock_policy(tx, id).await?;
+            Some(id)
         }
         (None, Some(b)) => b.boundary_policy_id,
         (None, None) => None,
@@ -326,8 +333,8 @@ pub async fn update_permission_set(app: &App, ctx: &Ctx, id: Uuid, input: Permis
             .details(json!({"before": ps_json(&before), "after": ps_json(&after)})),
     )
     .await?;
+    provision_audited(&mut tx, ctx, id, now).await?;
     tx.commit().await?;
-    provision(app, ctx, id).await?;
     Ok(after)
 }
 
@@ -340,7 +347,12 @@ pub async fn delete_permission_set(app: &App, ctx: &Ctx, id: Uuid) -> Result<()>
     if n > 0 {
         return Err(Error::Conflict(format!("the permission set has {n} assignments; remove them first")));
     }
-    store::delete_permission_set(&mut tx, id).await?;
+    match store::delete_permission_set(&mut tx, id).await {
+        Err(e) if is_foreign_key_violation(&e) => {
+            return Err(Error::Conflict("the permission set was just assigned; remove its assignments first".into()));
+        }
+        r => r?,
+    };
     audit::record(
         &mut tx,
         now,
@@ -357,6 +369,15 @@ pub async fn delete_permission_set(app: &App, ctx: &Ctx, id: Uuid) -> Result<()>
 pub async fn set_attachment(app: &App, ctx: &Ctx, id: Uuid, policy: Uuid, attach: bool) -> Result<()> {
     let now = app.now();
     let mut tx = app.db.begin().await?;
+    // One change to a permission set at a time (the attachment limit holds), and none while the
+    // policy itself changes (its document in the snapshot is the committed one).
+    // Locks go policy first, then permission set, everywhere (no deadlock between them).
+    if !store::lock_policy(&mut tx, policy).await? {
+        return Err(Error::NotFound("policy"));
+    }
+    if !store::lock_permission_set(&mut tx, id).await? {
+        return Err(Error::NotFound("permission set"));
+    }
     let ps = store::find_permission_set(&mut tx, id).await?.ok_or(Error::NotFound("permission set"))?;
     let p = store::find_policy(&mut tx, policy).await?.ok_or(Error::NotFound("policy"))?;
     let changed = if attach {
@@ -382,8 +403,9 @@ pub async fn set_attachment(app: &App, ctx: &Ctx, id: Uuid, policy: Uuid, attach
             .details(json!({"permission_set": ps.name, "policy_id": p.id, "policy": p.name})),
     )
     .await?;
+    provision_audited(&mut tx, ctx, id, now).await?;
     tx.commit().await?;
-    provision(app, ctx, id).await
+    Ok(())
 }
 
 // ---- provisioning ----
@@ -421,14 +443,12 @@ pub async fn provision_in(tx: &mut Tx, id: Uuid, only: Option<&str>, now: i64) -
     Ok(accounts)
 }
 
-/// Re-provisions a permission set everywhere, in its own transaction, audited.
-pub async fn provision(app: &App, ctx: &Ctx, id: Uuid) -> Result<()> {
-    let now = app.now();
-    let mut tx = app.db.begin().await?;
-    let accounts = provision_in(&mut tx, id, None, now).await?;
+/// [`provision_in`] everywhere, with an audit record when any account was written.
+async fn provision_audited(tx: &mut Tx, ctx: &Ctx, id: Uuid, now: i64) -> Result<()> {
+    let accounts = provision_in(tx, id, None, now).await?;
     if !accounts.is_empty() {
         audit::record(
-            &mut tx,
+            tx,
             now,
             &ctx.origin,
             audit::Event::new(&ctx.actor, "permission_set.provision", "permission_set", id)
@@ -436,6 +456,15 @@ pub async fn provision(app: &App, ctx: &Ctx, id: Uuid) -> Result<()> {
         )
         .await?;
     }
+    Ok(())
+}
+
+/// Re-provisions a permission set everywhere, in its own transaction, audited. Changes
+/// provision in their own transaction already; this repairs what something else left behind.
+pub async fn provision(app: &App, ctx: &Ctx, id: Uuid) -> Result<()> {
+    let now = app.now();
+    let mut tx = app.db.begin().await?;
+    provision_audited(&mut tx, ctx, id, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -443,12 +472,22 @@ pub async fn provision(app: &App, ctx: &Ctx, id: Uuid) -> Result<()> {
 /// Finishes provisioning that an interrupted request left behind, and removes roles whose
 /// last assignment went with a deleted user or group (run by the jobs).
 pub async fn provision_stale(app: &App) -> Result<usize> {
-    let stale = {
-        let mut tx = app.db.conn().await?;
-        store::delete_orphan_roles(&mut tx).await?;
-        store::stale_permission_sets(&mut tx).await?
-    };
     let ctx = Ctx { actor: audit::Actor::cli("provisioning job"), origin: Default::default() };
+    let now = app.now();
+    let mut tx = app.db.begin().await?;
+    let orphans = store::delete_orphan_roles(&mut tx).await?;
+    if orphans > 0 {
+        audit::record(
+            &mut tx,
+            now,
+            &ctx.origin,
+            audit::Event::new(&ctx.actor, "role.remove_unassigned", "role", "")
+                .details(json!({"roles_removed": orphans})),
+        )
+        .await?;
+    }
+    let stale = store::stale_permission_sets(&mut tx).await?;
+    tx.commit().await?;
     for id in &stale {
         provision(app, &ctx, *id).await?;
     }

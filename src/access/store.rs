@@ -213,6 +213,20 @@ pub async fn list_policies(tx: &mut Tx, limit: i64) -> Result<Vec<ManagedPolicy>
     db_run!(tx, c => sqlx::query_as(sql).bind(limit).fetch_all(c).await)
 }
 
+/// Takes the policy's row lock for the rest of the transaction, so that a change to the policy
+/// and an attachment of it to a permission set happen one after the other (on PostgreSQL a
+/// foreign-key check alone does not wait for a concurrent update of the row).
+pub async fn lock_policy(tx: &mut Tx, id: Uuid) -> Result<bool, sqlx::Error> {
+    db_run!(tx, c => sqlx::query("UPDATE managed_policies SET updated_at = updated_at WHERE id = $1")
+        .bind(id).execute(c).await.map(|r| r.rows_affected() == 1))
+}
+
+/// Takes the permission set's row lock for the rest of the transaction.
+pub async fn lock_permission_set(tx: &mut Tx, id: Uuid) -> Result<bool, sqlx::Error> {
+    db_run!(tx, c => sqlx::query("UPDATE permission_sets SET updated_at = updated_at WHERE id = $1")
+        .bind(id).execute(c).await.map(|r| r.rows_affected() == 1))
+}
+
 pub async fn delete_policy(tx: &mut Tx, id: Uuid) -> Result<u64, sqlx::Error> {
     db_run!(tx, c => sqlx::query("DELETE FROM managed_policies WHERE id = $1").bind(id).execute(c).await.map(|r| r.rows_affected()))
 }
@@ -431,6 +445,16 @@ pub async fn stale_permission_sets(tx: &mut Tx) -> Result<Vec<Uuid>, sqlx::Error
         .fetch_all(c).await)
 }
 
+/// A role a user may use, as a decision needs it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UsableRole {
+    pub permission_set_id: Uuid,
+    pub revision: i64,
+    /// The permission set's name as stored (the caller may have typed another case).
+    pub role_name: String,
+    pub username: String,
+}
+
 /// The revision of a role that `user` may use: the account is active, the user is active and
 /// assigned the permission set there directly or through a group. One statement, so a removed
 /// membership or assignment takes effect on the next decision.
@@ -439,9 +463,9 @@ pub async fn usable_role(
     account: &str,
     ps_key: &str,
     user: Uuid,
-) -> Result<Option<(Uuid, i64, String)>, sqlx::Error> {
+) -> Result<Option<UsableRole>, sqlx::Error> {
     db_run!(tx, c => sqlx::query_as(
-        "SELECT r.permission_set_id, r.revision, u.username FROM account_roles r \
+        "SELECT r.permission_set_id, r.revision, ps.name AS role_name, u.username FROM account_roles r \
          JOIN permission_sets ps ON ps.id = r.permission_set_id \
          JOIN accounts acc ON acc.id = r.account_id \
          JOIN users u ON u.id = $3 \

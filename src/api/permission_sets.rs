@@ -136,8 +136,10 @@ pub struct PermissionSetBody {
     #[schema(value_type = Option<Object>)]
     #[serde(default, deserialize_with = "some_value")]
     pub inline_policy: Option<Value>,
-    /// A managed policy (id or name) as the permissions boundary; `""` removes it.
-    pub permissions_boundary: Option<String>,
+    /// A managed policy (id or name) as the permissions boundary; `null` or `""` removes it.
+    #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "some_value")]
+    pub permissions_boundary: Option<Value>,
 }
 
 /// Keeps an explicit `null` as `Some(Value::Null)` (remove), distinct from an absent field.
@@ -158,13 +160,19 @@ impl PermissionSetBody {
             Some(Value::Null) => Some(String::new()),
             Some(v) => Some(document_text("inline_policy", &v)?),
         };
+        let boundary = match self.permissions_boundary {
+            None => None,
+            Some(Value::Null) => Some(String::new()),
+            Some(Value::String(s)) => Some(s),
+            Some(_) => return Err(Error::invalid("boundary", "name a managed policy (its name or id)")),
+        };
         Ok(PermissionSetInput {
             name: self.name,
             description: self.description,
             session_duration,
             relay_state: self.relay_state,
             inline_policy,
-            boundary: self.permissions_boundary,
+            boundary,
         })
     }
 }

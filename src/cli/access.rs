@@ -271,7 +271,7 @@ async fn resolve(c: &Client, list_path: &str, field: &str, wanted: &str, what: &
     let list = c.get(list_path).await?;
     items(&list)
         .iter()
-        .find(|i| i.get(field).and_then(Value::as_str).is_some_and(|v| v.eq_ignore_ascii_case(wanted)))
+        .find(|i| i.get(field).and_then(Value::as_str).is_some_and(|v| v.to_lowercase() == wanted.to_lowercase()))
         .and_then(|i| i.get("id").and_then(Value::as_str).map(str::to_string))
         .ok_or_else(|| Failure::new(6, format!("no {what} named {wanted:?}")))
 }
@@ -287,7 +287,7 @@ async fn account_id(c: &Client, account: &str) -> Result<String, Failure> {
     let list = c.get(&format!("/accounts?{q}")).await?;
     items(&list)
         .iter()
-        .find(|i| i.get("name").and_then(Value::as_str).is_some_and(|v| v.eq_ignore_ascii_case(account)))
+        .find(|i| i.get("name").and_then(Value::as_str).is_some_and(|v| v.to_lowercase() == account.to_lowercase()))
         .and_then(|i| i.get("id").and_then(Value::as_str).map(str::to_string))
         .ok_or_else(|| Failure::new(6, format!("no account named {account:?}")))
 }
@@ -602,6 +602,8 @@ pub async fn assignments(c: &Client, cmd: AssignmentsCmd) -> CmdResult {
             out(c, &c.call(Method::POST, "/assignments", Some(body)).await?, &print_one);
         }
         AssignmentsCmd::Delete { id } => {
+            let id = uuid::Uuid::parse_str(id.trim())
+                .map_err(|_| Failure::new(2, format!("{id:?} is not an assignment id (see `assignments list`)")))?;
             c.call(Method::DELETE, &format!("/assignments/{id}"), None).await?;
             done(c, format!("removed assignment {id}"));
         }

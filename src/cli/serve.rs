@@ -27,13 +27,17 @@ pub async fn serve(config: Config) -> CmdResult {
     if !crate::directory::service::is_admin_configured(&app).await? {
         tracing::warn!("no administrator yet: run `lanyard bootstrap --admin <name>` to create one");
     }
-    match handle.task.await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(Failure::new(1, format!("server error: {e}"))),
-        Err(e) => return Err(Failure::new(1, format!("server task failed: {e}"))),
+    let served = match handle.task.await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(Failure::new(1, format!("server error: {e}"))),
+        Err(e) => Err(Failure::new(1, format!("server task failed: {e}"))),
+    };
+    // Every request has finished: write what the batched audit writer still holds, however the
+    // server stopped, but do not hang for ever on a database that is gone.
+    if tokio::time::timeout(std::time::Duration::from_secs(30), app.audit_batch.flush()).await.is_err() {
+        tracing::error!("the audit writer could not write its queued events within 30 s; they are lost");
     }
-    // Every request has finished: write what the batched audit writer still holds.
-    app.audit_batch.flush().await;
+    served?;
     app.db.close().await;
     tracing::info!("stopped");
     Ok(())

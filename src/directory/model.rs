@@ -208,6 +208,7 @@ pub fn decode_cursor(c: &str) -> Result<String, Invalid> {
         .decode(c)
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
+        .filter(|s| !s.chars().any(char::is_control))
         .ok_or_else(|| invalid("next", "is not a cursor returned by this API"))
 }
 

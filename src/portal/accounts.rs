@@ -40,11 +40,12 @@ pub struct OuRow {
 
 /// The OU tree in depth-first order.
 pub fn ou_rows(ous: &[OrgUnit]) -> Vec<OuRow> {
-    fn walk(ous: &[OrgUnit], parent: Option<Uuid>, depth: usize, out: &mut Vec<OuRow>) {
-        for o in ous.iter().filter(|o| o.parent_id == parent) {
-            if depth > crate::access::model::MAX_OU_DEPTH + 1 {
-                return;
-            }
+    type Children<'a> = BTreeMap<Option<Uuid>, Vec<&'a OrgUnit>>;
+    fn walk(children: &Children<'_>, parent: Option<Uuid>, depth: usize, out: &mut Vec<OuRow>) {
+        if depth > crate::access::model::MAX_OU_DEPTH + 1 {
+            return;
+        }
+        for o in children.get(&parent).into_iter().flatten() {
             out.push(OuRow {
                 id: o.id,
                 label: format!("{}{}", "— ".repeat(depth), o.name),
@@ -52,11 +53,15 @@ pub fn ou_rows(ous: &[OrgUnit]) -> Vec<OuRow> {
                 description: o.description.clone(),
                 is_root: o.id == ROOT_OU_ID,
             });
-            walk(ous, Some(o.id), depth + 1, out);
+            walk(children, Some(o.id), depth + 1, out);
         }
     }
+    let mut children: Children<'_> = BTreeMap::new();
+    for o in ous {
+        children.entry(o.parent_id).or_default().push(o);
+    }
     let mut out = Vec::new();
-    walk(ous, None, 0, &mut out);
+    walk(&children, None, 0, &mut out);
     out
 }
 
@@ -294,9 +299,18 @@ pub struct OuForm {
 }
 
 async fn create_ou(State(app): State<AppState>, me: AdminUser, PortalForm(form): PortalForm<OuForm>) -> PageResult {
-    let parent = Uuid::parse_str(form.parent_id.trim()).ok();
-    let input = OuInput { parent_id: parent, name: Some(form.name), description: Some(form.description), tags: None };
-    match service::create_ou(&app, &me.0.ctx(), input).await {
+    let parent = match form.parent_id.trim() {
+        "" => Ok(None),
+        p => Uuid::parse_str(p).map(Some).map_err(|_| Error::invalid("parent_id", "choose an organisational unit")),
+    };
+    let result = match parent {
+        Ok(parent_id) => {
+            let input = OuInput { parent_id, name: Some(form.name), description: Some(form.description), tags: None };
+            service::create_ou(&app, &me.0.ctx(), input).await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
         Ok(_) => Ok(see_other("/admin/accounts?notice=ou_created")),
         Err(e) => {
             Ok(with_status(e.status(), accounts_page(&app, &me, &ListQuery::default(), Some(error_text(&e))).await?))

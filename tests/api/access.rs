@@ -697,3 +697,52 @@ async fn a_persons_access_is_listed_in_pages() {
     let (st, _) = org.api.get(&format!("/users/{}/access?next=%%%", org.alice.id)).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "a cursor this API did not return is refused");
 }
+
+#[tokio::test]
+async fn the_principal_arn_uses_the_roles_own_name_whatever_the_caller_types() {
+    let org = Org::new().await;
+    let deny = json!({"Version": "2012-10-17", "Statement": [{"Sid": "NotThisRole", "Effect": "Deny", "Action": "*", "Resource": "*",
+        "Condition": {"StringEquals": {"aws:PrincipalArn": format!("arn:lanyard:iam::{}:role/ReadOnly", org.account)}}}]});
+    org.api.patch(&format!("/permission-sets/{}", org.ps), json!({"inline_policy": deny})).await;
+    org.assign("user", &org.alice.id.to_string()).await;
+    for spelling in ["ReadOnly", "readonly", "READONLY"] {
+        let (st, d) = org
+            .api
+            .post("/authorize", json!({"principal": {"user_id": org.alice.id, "account_id": org.account, "permission_set": spelling}, "action": "s3:GetObject", "resource": "*"}))
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!((d["decision"].clone(), d["sid"].clone()), (json!("deny"), json!("NotThisRole")), "{spelling}: {d}");
+        assert_eq!(d["principal_arn"], format!("arn:lanyard:iam::{}:role/ReadOnly", org.account));
+    }
+    let (st, e) = org
+        .api
+        .post("/authorize", json!({"principal": {"user_id": org.alice.id, "account_id": org.account, "permission_set": "Read Only!"}, "action": "s3:GetObject", "resource": "*"}))
+        .await;
+    assert_eq!((st, e["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("permission_set")));
+    let (st, ps) =
+        org.api.patch(&format!("/permission-sets/{}", org.ps), json!({"permissions_boundary": "ReadS3"})).await;
+    assert_eq!((st, ps["permissions_boundary"]["name"].clone()), (StatusCode::OK, json!("ReadS3")));
+    let (st, ps) = org.api.patch(&format!("/permission-sets/{}", org.ps), json!({"permissions_boundary": null})).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(ps.get("permissions_boundary").is_none(), "null removes the boundary: {ps}");
+}
+
+#[tokio::test]
+async fn nul_bytes_in_filters_and_names_are_client_errors() {
+    let org = Org::new().await;
+    org.assign("user", &org.alice.id.to_string()).await;
+    for path in
+        ["/accounts?name=%00", "/assignments?account_id=%00", &format!("/users/{}/access?q=a%00b", org.alice.id)]
+    {
+        let (st, e) = org.api.get(path).await;
+        assert!(st.is_success() || st.is_client_error(), "{path}: {st} {e}");
+    }
+    let (st, e) = org
+        .api
+        .post("/authorize", json!({"principal": {"username": "al\u{0}ice", "account_id": org.account, "permission_set": "ReadOnly"}, "action": "s3:GetObject", "resource": "*"}))
+        .await;
+    assert!(st.is_success() || st.is_client_error(), "{st} {e}");
+    let c = org.api.t.signed_in("alice", PASSWORD).await;
+    let r = c.get(org.api.t.url("/?q=%00")).send().await.expect("home");
+    assert!(r.status().is_success() || r.status().is_client_error(), "{}", r.status());
+}
