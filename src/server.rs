@@ -198,13 +198,17 @@ pub fn request_id(headers: &HeaderMap) -> String {
     headers.get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("").to_string()
 }
 
-/// The client IP: the peer address, or the first `X-Forwarded-For` hop when configured to trust it.
+/// The client IP: the peer address, or, when configured to trust the proxy in front, the last
+/// `X-Forwarded-For` entry (the one that proxy appended; earlier entries are whatever the client
+/// chose to send, so trusting them would let anyone pick their IP and dodge the IP throttle).
 pub fn client_ip(app: &App, headers: &HeaderMap, peer: Option<&ConnectInfo<SocketAddr>>) -> String {
     if app.config.http.trust_forwarded_for
         && let Some(ip) = headers
-            .get("x-forwarded-for")
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.rsplit(',').next())
             .map(str::trim)
             .and_then(|s| s.parse::<std::net::IpAddr>().ok())
     {
@@ -268,7 +272,12 @@ async fn csrf_guard(State(app): State<AppState>, req: Request, next: Next) -> Re
     let session = req.extensions().get::<Session>().cloned();
     let binding = csrf_binding(session.as_ref()).await;
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let bearer = headers.contains_key(header::AUTHORIZATION);
+    // Only a bearer token exempts a request: browsers attach Basic or Negotiate credentials to
+    // cross-site form posts by themselves, but never a bearer token.
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer "));
     let mut req = req;
     if unsafe_method && !bearer {
         let cross_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site");

@@ -98,5 +98,25 @@ async fn authenticate(parts: &mut Parts, app: &AppState, decisions_only: bool) -
     if !is_admin {
         return Err(json_error(StatusCode::FORBIDDEN, "forbidden", "administrators only"));
     }
+    // The same second-factor rules as the admin pages: a session that must still enrol a factor,
+    // or whose factor use is older than the step-up window, does not administer anything.
+    if state.must_enrol_mfa {
+        return Err(json_error(
+            StatusCode::FORBIDDEN,
+            "mfa_enrolment_required",
+            "add a second factor in the portal (/profile/mfa) first",
+        ));
+    }
+    let policy = crate::authn::mfa::policy(app).await.map_err(|e| super::error::ApiError(e).into_response())?;
+    if policy.step_up_minutes > 0
+        && !state.has_recent_mfa(app.now(), policy.step_up_minutes)
+        && crate::authn::mfa::has_factors(app, user.id).await.map_err(|e| super::error::ApiError(e).into_response())?
+    {
+        return Err(json_error(
+            StatusCode::FORBIDDEN,
+            "step_up_required",
+            "use your second factor again in the portal (/signin/mfa), then retry",
+        ));
+    }
     Ok(Ctx { actor: Actor::user(user.id, &user.username), origin })
 }

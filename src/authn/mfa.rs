@@ -292,11 +292,9 @@ pub async fn verify(app: &App, user: &User, presented: &Presented, origin: &Orig
     let user_key = throttle::user_key(&user.username);
     let ip_key = throttle::ip_key(&origin.ip);
     let now = app.now();
-    {
-        let mut tx = app.db.conn().await?;
-        if let Some(wait) = throttle::state(&mut tx, &user_key, &ip_key, now).await?.wait {
-            return Err(AuthError::Throttled(wait.max(1)));
-        }
+    let reserved = throttle::reserve(&app.db, &app.config.signin, &user_key, &ip_key, now).await?;
+    if let Some(wait) = reserved.wait {
+        return Err(AuthError::Throttled(wait.max(1)));
     }
     let actor = Actor::user(user.id, &user.username);
     let mut tx = app.db.begin().await?;
@@ -332,7 +330,7 @@ pub async fn verify(app: &App, user: &User, presented: &Presented, origin: &Orig
         }
     };
     if !ok {
-        throttle::record_failure(&mut tx, &app.config.signin, &user_key, &ip_key, now).await?;
+        // Counted when the attempt was reserved.
         audit::record(
             &mut tx,
             now,
@@ -352,6 +350,8 @@ pub async fn verify(app: &App, user: &User, presented: &Presented, origin: &Orig
         ),
         Presented::Totp(_) => None,
     };
+    // A right second factor completes a sign-in (or a step-up): earlier failures are forgotten.
+    throttle::release(&mut tx, &user_key, &ip_key, true).await?;
     audit::record(
         &mut tx,
         now,

@@ -36,6 +36,18 @@ impl From<sqlx::Error> for AuthError {
 pub struct SignedIn {
     pub user: User,
     pub state: AuthState,
+    /// Failures were on record before this attempt: clear them with [`forget_failures`] once
+    /// the sign-in completes.
+    pub had_failures: bool,
+}
+
+/// Forgets a username's failed attempts: its sign-in has completed (password and, where one is
+/// needed, the second factor).
+pub async fn forget_failures(app: &App, username: &str) -> Result<(), Error> {
+    let mut tx = app.db.begin_relaxed().await?;
+    throttle::record_success(&mut tx, &throttle::user_key(username)).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Checks a username and password, with throttling, and audits the outcome.
@@ -44,17 +56,14 @@ pub async fn sign_in(app: &App, username: &str, password: &str, origin: &Origin)
     let user_key = throttle::user_key(&claimed);
     let ip_key = throttle::ip_key(&origin.ip);
     let now = app.now();
-    // The throttle check and the user lookup are independent reads: run them side by side.
-    let throttled = async {
-        let mut tx = app.db.conn().await?;
-        throttle::state(&mut tx, &user_key, &ip_key, now).await
-    };
+    // The throttle reservation and the user lookup are independent: run them side by side.
+    let reserve = throttle::reserve(&app.db, &app.config.signin, &user_key, &ip_key, now);
     let lookup = async {
         if claimed.is_empty() { Ok(None) } else { directory::service::find_user_by_username(app, &claimed).await }
     };
-    let (throttled, user) = tokio::join!(throttled, lookup);
-    let throttled = throttled?;
-    if let Some(wait) = throttled.wait {
+    let (reserved, user) = tokio::join!(reserve, lookup);
+    let reserved = reserved?;
+    if let Some(wait) = reserved.wait {
         metrics::counter!("lanyard_signins_total", "outcome" => "throttled").increment(1);
         return Err(AuthError::Throttled(wait.max(1)));
     }
@@ -76,7 +85,8 @@ pub async fn sign_in(app: &App, username: &str, password: &str, origin: &Origin)
     };
     let mut tx = app.db.begin().await?;
     if let Some(reason) = failure_reason {
-        let outcome = throttle::record_failure(&mut tx, &app.config.signin, &user_key, &ip_key, now).await?;
+        // The failure was counted when the attempt was reserved.
+        let outcome = reserved;
         audit::record(
             &mut tx,
             now,
@@ -112,9 +122,10 @@ pub async fn sign_in(app: &App, username: &str, password: &str, origin: &Origin)
         return Err(if reason == "disabled" { AuthError::Disabled } else { AuthError::InvalidCredentials });
     }
     let Some(user) = user else { return Err(AuthError::InvalidCredentials) };
-    if throttled.has_user_failures {
-        throttle::record_success(&mut tx, &user_key).await?;
-    }
+    // The password was right: this attempt stops counting. Earlier failures (a second factor's
+    // included) are forgotten only when the whole sign-in completes (`forget_failures`), so
+    // re-entering a known password does not reset the count of wrong codes.
+    throttle::release(&mut tx, &user_key, &ip_key, false).await?;
     audit::record(
         &mut tx,
         now,
@@ -144,7 +155,7 @@ pub async fn sign_in(app: &App, username: &str, password: &str, origin: &Origin)
         mfa_time: None,
         must_enrol_mfa: false,
     };
-    Ok(SignedIn { user, state })
+    Ok(SignedIn { user, state, had_failures: reserved.failures > 1 })
 }
 
 /// Changes the signed-in user's own password after checking the current one. Other sessions of
@@ -160,11 +171,9 @@ pub async fn change_password(
     let user = directory::service::get_user(app, user_id).await?;
     let user_key = throttle::user_key(&user.username);
     let ip_key = throttle::ip_key(&origin.ip);
-    {
-        let mut tx = app.db.read().await?;
-        if let Some(wait) = throttle::state(&mut tx, &user_key, &ip_key, app.now()).await?.wait {
-            return Err(AuthError::Throttled(wait.max(1)));
-        }
+    let reserved = throttle::reserve(&app.db, &app.config.signin, &user_key, &ip_key, app.now()).await?;
+    if let Some(wait) = reserved.wait {
+        return Err(AuthError::Throttled(wait.max(1)));
     }
     let verified = app
         .hasher
@@ -175,7 +184,6 @@ pub async fn change_password(
     if !verified.matches {
         let now = app.now();
         let mut tx = app.db.begin().await?;
-        throttle::record_failure(&mut tx, &app.config.signin, &user_key, &ip_key, now).await?;
         audit::record(
             &mut tx,
             now,
@@ -187,6 +195,12 @@ pub async fn change_password(
         .await?;
         tx.commit().await?;
         return Err(AuthError::Other(Error::invalid("current_password", "is incorrect")));
+    }
+    {
+        // The current password was right: the reserved attempt no longer counts.
+        let mut tx = app.db.begin_relaxed().await?;
+        throttle::release(&mut tx, &user_key, &ip_key, false).await?;
+        tx.commit().await?;
     }
     if current == new {
         return Err(AuthError::Other(Error::invalid("new_password", "must differ from the current password")));

@@ -139,13 +139,13 @@ impl SessionStore for DbSessionStore {
         let now = self.clock.unix();
         let cols = columns(record)?;
         let mut tx = self.db.begin_relaxed().await.map_err(backend)?;
+        // An update only, never an insert: a session revoked while one of its requests was
+        // running (sign out everywhere, password change, admin reset) must stay gone. New
+        // sessions and new ids go through `create`.
         db_run!(&mut tx, c => sqlx::query(
-            "INSERT INTO sessions (id_hash, public_id, user_id, data, created_at, last_seen_at, expires_at, ip, user_agent) \
-             VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8) \
-             ON CONFLICT (id_hash) DO UPDATE SET user_id = excluded.user_id, data = excluded.data, last_seen_at = excluded.last_seen_at, \
-             ip = excluded.ip, user_agent = excluded.user_agent")
-            .bind(id_hash(&record.id)).bind(Uuid::now_v7()).bind(cols.user_id).bind(&cols.data)
-            .bind(now).bind(now + self.absolute).bind(&cols.ip).bind(&cols.user_agent).execute(c).await.map(|r| r.rows_affected()))
+            "UPDATE sessions SET user_id = $2, data = $3, last_seen_at = $4, ip = $5, user_agent = $6 WHERE id_hash = $1")
+            .bind(id_hash(&record.id)).bind(cols.user_id).bind(&cols.data)
+            .bind(now).bind(&cols.ip).bind(&cols.user_agent).execute(c).await.map(|r| r.rows_affected()))
         .map_err(backend)?;
         tx.commit().await.map_err(backend)
     }

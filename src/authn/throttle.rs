@@ -4,9 +4,13 @@
 //! per client IP. After `delay_after` failures on a username each further attempt must wait a
 //! doubling delay (1 s, 2 s, 4 s … up to `max_delay`); at `max_failures` the username is locked
 //! for `lockout`. An IP with `ip_max_failures` failures is blocked for the failure window.
+//!
+//! An attempt is [`reserve`]d before its password or code is checked: it is counted as a failure
+//! up front, in one atomic upsert per key, so a burst of parallel attempts cannot all pass the
+//! same check; a success then [`release`]s its reservation.
 
 use crate::config::SigninConfig;
-use crate::db::Tx;
+use crate::db::{Db, Tx};
 use crate::db_run;
 
 /// The throttle key of a username.
@@ -20,71 +24,83 @@ pub fn ip_key(ip: &str) -> String {
     format!("ip:{ip}")
 }
 
-/// The throttle state of a sign-in attempt.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct State {
-    /// Seconds until both the username and the IP may try again, if either is blocked.
-    pub wait: Option<i64>,
-    /// The username has failures on record (a success must clear them).
-    pub has_user_failures: bool,
-}
-
-/// Reads the counters of a username and an IP in one query.
-pub async fn state(tx: &mut Tx, user: &str, ip: &str, now: i64) -> Result<State, sqlx::Error> {
-    let rows: Vec<(String, i64)> = db_run!(tx, c => sqlx::query_as("SELECT key, blocked_until FROM signin_throttle WHERE key = $1 OR key = $2")
-        .bind(user).bind(ip).fetch_all(c).await)?;
-    let wait = rows.iter().map(|(_, until)| *until).filter(|u| *u > now).max().map(|u| u - now);
-    Ok(State { wait, has_user_failures: rows.iter().any(|(k, _)| k == user) })
-}
-
-/// What a recorded failure led to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FailureOutcome {
-    pub failures: i64,
-    /// The key was just locked out (not merely delayed).
-    pub locked: bool,
-}
-
-async fn bump(tx: &mut Tx, key: &str, now: i64, window: i64) -> Result<i64, sqlx::Error> {
-    db_run!(tx, c => sqlx::query_scalar(
+/// Counts a failure on `key`; returns the failures in the window and the key's block.
+async fn bump(tx: &mut Tx, key: &str, now: i64, window: i64) -> Result<(i64, i64), sqlx::Error> {
+    db_run!(tx, c => sqlx::query_as(
         "INSERT INTO signin_throttle (key, failures, window_start, blocked_until) VALUES ($1, 1, $2, 0) \
          ON CONFLICT (key) DO UPDATE SET \
            failures = CASE WHEN signin_throttle.window_start <= $3 THEN 1 ELSE signin_throttle.failures + 1 END, \
            window_start = CASE WHEN signin_throttle.window_start <= $3 THEN $2 ELSE signin_throttle.window_start END \
-         RETURNING failures")
+         RETURNING failures, blocked_until")
         .bind(key).bind(now).bind(now - window).fetch_one(c).await)
+}
+
+/// Takes back one counted attempt; with `unblock`, also lifts the key's block.
+async fn unbump(tx: &mut Tx, key: &str, unblock: bool) -> Result<(), sqlx::Error> {
+    db_run!(tx, c => sqlx::query(
+        "UPDATE signin_throttle SET failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END, \
+         blocked_until = CASE WHEN $2 THEN 0 ELSE blocked_until END WHERE key = $1")
+        .bind(key).bind(unblock).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// A reserved attempt: refused (`wait`), or counted and allowed to go ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reservation {
+    /// Seconds to wait: the attempt is refused unheard and not counted.
+    pub wait: Option<i64>,
+    /// Failures on the username in the window, this attempt included.
+    pub failures: i64,
+    /// This attempt, should it fail, is the one that locks the username or the IP.
+    pub locked: bool,
+}
+
+/// Reserves an attempt for a username and an IP (its own short transaction, committed before
+/// the caller checks the credential so that parallel attempts see each other).
+pub async fn reserve(db: &Db, cfg: &SigninConfig, user: &str, ip: &str, now: i64) -> Result<Reservation, sqlx::Error> {
+    let window = cfg.failure_window.secs();
+    let mut tx = db.begin_relaxed().await?;
+    let (failures, user_blocked) = bump(&mut tx, user, now, window).await?;
+    let (ip_failures, ip_blocked) = bump(&mut tx, ip, now, window).await?;
+    let blocked = user_blocked.max(ip_blocked);
+    if blocked > now {
+        unbump(&mut tx, user, false).await?;
+        unbump(&mut tx, ip, false).await?;
+        tx.commit().await?;
+        return Ok(Reservation { wait: Some(blocked - now), failures: failures - 1, locked: false });
+    }
+    let mut locked = false;
+    if failures >= i64::from(cfg.max_failures) {
+        block(&mut tx, user, now + cfg.lockout.secs()).await?;
+        locked = failures == i64::from(cfg.max_failures);
+    } else if failures >= i64::from(cfg.delay_after) {
+        let step = u32::try_from(failures - i64::from(cfg.delay_after)).unwrap_or(u32::MAX).min(30);
+        let delay = (1i64 << step).min(cfg.max_delay.secs());
+        block(&mut tx, user, now + delay).await?;
+    }
+    if ip_failures >= i64::from(cfg.ip_max_failures) {
+        block(&mut tx, ip, now + window).await?;
+        locked |= ip_failures == i64::from(cfg.ip_max_failures);
+    }
+    tx.commit().await?;
+    Ok(Reservation { wait: None, failures, locked })
+}
+
+/// Releases a reservation whose credential was right: the attempt no longer counts and the
+/// block it set is lifted. With `clear_user` (a sign-in completed), the username's earlier
+/// failures are forgotten too.
+pub async fn release(tx: &mut Tx, user: &str, ip: &str, clear_user: bool) -> Result<(), sqlx::Error> {
+    if clear_user {
+        record_success(tx, user).await?;
+    } else {
+        unbump(tx, user, true).await?;
+    }
+    unbump(tx, ip, true).await
 }
 
 async fn block(tx: &mut Tx, key: &str, until: i64) -> Result<(), sqlx::Error> {
     db_run!(tx, c => sqlx::query("UPDATE signin_throttle SET blocked_until = $1 WHERE key = $2").bind(until).bind(key).execute(c).await.map(|r| r.rows_affected()))?;
     Ok(())
-}
-
-/// Records a failed attempt for a username and an IP.
-pub async fn record_failure(
-    tx: &mut Tx,
-    cfg: &SigninConfig,
-    user: &str,
-    ip: &str,
-    now: i64,
-) -> Result<FailureOutcome, sqlx::Error> {
-    let window = cfg.failure_window.secs();
-    let failures = bump(tx, user, now, window).await?;
-    let mut locked = false;
-    if failures >= i64::from(cfg.max_failures) {
-        block(tx, user, now + cfg.lockout.secs()).await?;
-        locked = failures == i64::from(cfg.max_failures);
-    } else if failures >= i64::from(cfg.delay_after) {
-        let step = u32::try_from(failures - i64::from(cfg.delay_after)).unwrap_or(u32::MAX).min(30);
-        let delay = (1i64 << step).min(cfg.max_delay.secs());
-        block(tx, user, now + delay).await?;
-    }
-    let ip_failures = bump(tx, ip, now, window).await?;
-    if ip_failures >= i64::from(cfg.ip_max_failures) {
-        block(tx, ip, now + window).await?;
-        locked |= ip_failures == i64::from(cfg.ip_max_failures);
-    }
-    Ok(FailureOutcome { failures, locked })
 }
 
 /// Clears a username's failures after a successful sign-in.

@@ -259,11 +259,9 @@ pub async fn finish_authentication(
     let user = crate::directory::service::get_user(app, user_id).await.map_err(|_| AuthError::InvalidCredentials)?;
     let user_key = throttle::user_key(&user.username);
     let ip_key = throttle::ip_key(&origin.ip);
-    {
-        let mut tx = app.db.conn().await?;
-        if let Some(wait) = throttle::state(&mut tx, &user_key, &ip_key, now).await?.wait {
-            return Err(AuthError::Throttled(wait.max(1)));
-        }
+    let reserved = throttle::reserve(&app.db, &app.config.signin, &user_key, &ip_key, now).await?;
+    if let Some(wait) = reserved.wait {
+        return Err(AuthError::Throttled(wait.max(1)));
     }
     let keys = passkeys_of(app, user.id).await?;
     let cred_id = response.get_credential_id().to_vec();
@@ -283,7 +281,7 @@ pub async fn finish_authentication(
         (Ok(r), Some((id, pk))) => (r, (*id, pk.clone())),
         (outcome, _) => {
             let reason = outcome.err().unwrap_or_else(|| "unknown_credential".into());
-            throttle::record_failure(&mut tx, &app.config.signin, &user_key, &ip_key, now).await?;
+            // Counted when the attempt was reserved.
             audit::record(
                 &mut tx,
                 now,
@@ -328,6 +326,8 @@ pub async fn finish_authentication(
         .await?;
         metrics::counter!("lanyard_signins_total", "outcome" => "success").increment(1);
     }
+    // A right passkey completes a sign-in (or a step-up): earlier failures are forgotten.
+    throttle::release(&mut tx, &user_key, &ip_key, true).await?;
     tx.commit().await?;
     metrics::counter!("lanyard_mfa_total", "method" => "webauthn", "outcome" => "success").increment(1);
     Ok(Authenticated { user, method, user_verified: result.user_verified() })

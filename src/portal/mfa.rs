@@ -263,6 +263,11 @@ async fn add_totp(
     me: CurrentUser,
     PortalForm(form): PortalForm<NameForm>,
 ) -> Result<Response, super::PageError> {
+    // Whoever holds a session must not be able to add a factor of their own to an account that
+    // has one: that takes a recent use of an existing factor.
+    if mfa::has_factors(&app, me.user.id).await.map_err(|e| me.fail(e))? && !me.state.has_recent_mfa(app.now(), 5) {
+        return Ok(see_other("/signin/mfa?next=%2Fprofile%2Fmfa"));
+    }
     match mfa::begin_totp(&app, &me.user, &form.name).await {
         Ok((a, _)) => Ok(see_other(&format!("/profile/mfa/totp/{}", a.id))),
         Err(e) => {
@@ -327,9 +332,13 @@ async fn confirm_totp(
 ) -> Result<Response, super::PageError> {
     match mfa::confirm_totp(&app, &me.user, id, &form.code, &me.origin).await {
         Ok(codes) => {
-            let mut state = me.state.clone();
-            state.add_factor("otp", app.now());
-            let _ = me.session.insert(AUTH_KEY, &state).await;
+            // A first factor (recovery codes come with it) completes this sign-in's second step;
+            // adding another one does not count as using a factor.
+            if codes.is_some() {
+                let mut state = me.state.clone();
+                state.add_factor("otp", app.now());
+                let _ = me.session.insert(AUTH_KEY, &state).await;
+            }
             match codes {
                 Some(codes) => {
                     let mut layout = Layout::new("Your recovery codes", Some(&me), &me.csrf);

@@ -302,7 +302,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for PortalForm<T> {
 
 /// Whether a post-sign-in redirect target is a path on this site (never another origin).
 pub fn is_local_path(next: &str) -> bool {
-    next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") && !next.contains(['\r', '\n'])
+    // Browsers drop tabs and newlines from URLs and read `\` as `/`, so `/\t/evil.example` is
+    // `//evil.example` to them: refuse every control character and backslash.
+    next.starts_with('/') && !next.starts_with("//") && !next.chars().any(|c| c.is_control() || c == '\\')
 }
 
 /// A `303 See Other` to a local path (the answer to every successful form post).
@@ -334,5 +336,8 @@ mod tests {
         assert!(!super::is_local_path("/\\evil.example"));
         assert!(!super::is_local_path("https://evil.example"));
         assert!(!super::is_local_path("/x\r\nSet-Cookie: a=b"));
+        assert!(!super::is_local_path("/\t/evil.example"));
+        assert!(!super::is_local_path("/a\\b"));
+        assert!(super::is_local_path("/profile?next=%2F"));
     }
 }

@@ -112,6 +112,10 @@ async fn finish_password(
         session.insert(PENDING_KEY, &pending).await.map_err(save_err)?;
         return Ok(see_other("/signin/mfa"));
     }
+    // No second step: the sign-in is complete.
+    if signed_in.had_failures {
+        crate::authn::service::forget_failures(app, &signed_in.user.username).await?;
+    }
     let mut state = signed_in.state;
     state.must_enrol_mfa = mfa::required_for(app, signed_in.user.id).await?;
     session.insert(AUTH_KEY, &state).await.map_err(save_err)?;

@@ -61,6 +61,16 @@ async fn start_registration(
     me: CurrentUser,
     Json(body): Json<StartRegistration>,
 ) -> Response {
+    // As for authenticator apps: adding a factor next to existing ones takes a recent use of one.
+    match crate::authn::mfa::has_factors(&app, me.user.id).await {
+        Ok(true) if !me.state.has_recent_mfa(app.now(), 5) => {
+            return json_error(Error::Forbidden(
+                "use one of your existing second factors first (sign in again with it), then add this one".into(),
+            ));
+        }
+        Ok(_) => {}
+        Err(e) => return json_error(e),
+    }
     match webauthn::start_registration(&app, &me.user, &body.name, &body.kind).await {
         Ok((options, reg)) => {
             if me.session.insert(webauthn::REG_KEY, &reg).await.is_err() {
@@ -82,10 +92,13 @@ async fn finish_registration(
     };
     match webauthn::finish_registration(&app, &me.user, reg, &body, &me.origin).await {
         Ok((cred, codes)) => {
-            let mut state = me.state.clone();
-            state.add_factor(if cred.backup_eligible { "swk" } else { "hwk" }, app.now());
-            if me.session.insert(AUTH_KEY, &state).await.is_err() {
-                return session_error();
+            // Only a first factor completes this sign-in's second step (see confirm_totp).
+            if codes.is_some() {
+                let mut state = me.state.clone();
+                state.add_factor(if cred.backup_eligible { "swk" } else { "hwk" }, app.now());
+                if me.session.insert(AUTH_KEY, &state).await.is_err() {
+                    return session_error();
+                }
             }
             let redirect = match codes {
                 Some(codes) => {

@@ -7,6 +7,7 @@ mod audit_log;
 mod browser;
 mod cli;
 mod crypto;
+mod hardening;
 mod helpers;
 mod instances;
 mod mfa;

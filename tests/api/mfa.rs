@@ -3,7 +3,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 /// The current code for a base32 secret, computed with totp-rs directly (as an app would).
-fn code(secret_b32: &str, t: &TestApp, offset_secs: i64) -> String {
+pub fn code(secret_b32: &str, t: &TestApp, offset_secs: i64) -> String {
     let secret = totp_rs::Secret::try_from_base32(secret_b32).expect("base32");
     let totp = totp_rs::Builder::new().with_secret(secret).build().expect("totp");
     let at = lanyard::clock::Clock::unix(&t.clock) + offset_secs;
@@ -17,7 +17,7 @@ fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
 }
 
 /// Enrols an authenticator app for a signed-in client; returns (secret, recovery codes).
-async fn enrol(t: &TestApp, c: &reqwest::Client) -> (String, Vec<String>) {
+pub async fn enrol(t: &TestApp, c: &reqwest::Client) -> (String, Vec<String>) {
     let token = t.csrf(c, "/profile/mfa").await;
     let r = c
         .post(t.url("/profile/mfa/totp"))
@@ -44,7 +44,7 @@ async fn enrol(t: &TestApp, c: &reqwest::Client) -> (String, Vec<String>) {
     (secret, codes)
 }
 
-async fn post_code(t: &TestApp, c: &reqwest::Client, method: &str, value: &str) -> reqwest::Response {
+pub async fn post_code(t: &TestApp, c: &reqwest::Client, method: &str, value: &str) -> reqwest::Response {
     let token = t.csrf(c, "/signin/mfa").await;
     c.post(t.url("/signin/mfa"))
         .form(&[("method", method), ("code", value), ("csrf_token", token.as_str())])
