@@ -160,8 +160,13 @@ pub async fn access_of(
     };
     let limit = if limit <= 0 { 100 } else { limit.min(1000) };
     let mut tx = app.db.read().await?;
-    let total = store::count_access_accounts(&mut tx, user, filter.as_deref()).await?;
     let mut accounts = store::access_accounts(&mut tx, user, filter.as_deref(), &after, limit + 1).await?;
+    let total = match accounts.first() {
+        Some(a) => a.4,
+        // Past the last page: count on its own.
+        None if !after.is_empty() => store::count_access_accounts(&mut tx, user, filter.as_deref()).await?,
+        None => 0,
+    };
     let next = if accounts.len() as i64 > limit {
         accounts.truncate(limit as usize);
         accounts.last().map(|a| crate::directory::model::encode_cursor(&a.3))
@@ -174,7 +179,7 @@ pub async fn access_of(
     let rows = store::access_roles(&mut tx, user, filter.as_deref(), &after, &last).await?;
     let mut out: Vec<AccountAccess> = accounts
         .into_iter()
-        .map(|(id, name, email, _)| AccountAccess {
+        .map(|(id, name, email, _, _)| AccountAccess {
             account_id: id,
             account_name: name,
             account_email: email,

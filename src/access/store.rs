@@ -484,14 +484,14 @@ pub async fn role_snapshot(tx: &mut Tx, account: &str, ps: Uuid) -> Result<Optio
 const REACHABLE: &str = "SELECT account_id, permission_set_id FROM assignments WHERE user_id = $1 \
      UNION SELECT a.account_id, a.permission_set_id FROM group_members m JOIN assignments a ON a.group_id = m.group_id WHERE m.user_id = $1";
 
-/// The account filter shared by the page and count queries: `$2` is `%filter%` (name or role
-/// name contains), `$3` is `filter%` (id starts with); both NULL for no filter.
-fn account_filter() -> String {
+/// The accounts a user can use that match the filter, as a derived table `m(account_id)`:
+/// `$2` is `%filter%` (account or role name contains), `$3` is `filter%` (account id starts
+/// with); both NULL for no filter. The reachable pairs are computed once.
+fn matching_accounts() -> String {
     format!(
-        "acc.status = 'active' AND acc.id IN (SELECT account_id FROM ({REACHABLE}) r) \
-         AND ($2 IS NULL OR acc.name_key LIKE $2 ESCAPE '\\' OR acc.id LIKE $3 ESCAPE '\\' \
-              OR acc.id IN (SELECT r.account_id FROM ({REACHABLE}) r JOIN permission_sets ps ON ps.id = r.permission_set_id \
-                            WHERE ps.name_key LIKE $2 ESCAPE '\\'))"
+        "(SELECT DISTINCT r.account_id FROM ({REACHABLE}) r \
+           JOIN permission_sets ps ON ps.id = r.permission_set_id JOIN accounts a2 ON a2.id = r.account_id \
+           WHERE $2 IS NULL OR a2.name_key LIKE $2 ESCAPE '\\' OR a2.id LIKE $3 ESCAPE '\\' OR ps.name_key LIKE $2 ESCAPE '\\') m"
     )
 }
 
@@ -503,19 +503,22 @@ fn like_patterns(filter: Option<&str>) -> (Option<String>, Option<String>) {
 
 /// One page of the active accounts a user can use, by name after `after_key`; `filter` (lower
 /// case) keeps accounts whose name contains it, whose id starts with it, or where one of the
-/// user's roles has a name containing it. Returns (id, name, owner email, name key).
+/// user's roles has a name containing it. Returns (id, name, owner email, name key, how many
+/// accounts match in all pages), the total computed in the same pass.
 pub async fn access_accounts(
     tx: &mut Tx,
     user: Uuid,
     filter: Option<&str>,
     after_key: &str,
     limit: i64,
-) -> Result<Vec<(String, String, String, String)>, sqlx::Error> {
+) -> Result<Vec<(String, String, String, String, i64)>, sqlx::Error> {
     let (like, prefix) = like_patterns(filter);
     let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT acc.id, acc.name, acc.owner_email, acc.name_key FROM accounts acc WHERE {} AND acc.name_key > $4 \
-         ORDER BY acc.name_key LIMIT $5",
-        account_filter()
+        "SELECT id, name, owner_email, name_key, total FROM \
+         (SELECT acc.id, acc.name, acc.owner_email, acc.name_key, COUNT(*) OVER () AS total FROM accounts acc \
+          JOIN {} ON m.account_id = acc.id WHERE acc.status = 'active') t \
+         WHERE name_key > $4 ORDER BY name_key LIMIT $5",
+        matching_accounts()
     ));
     db_run!(tx, c => sqlx::query_as(sql).bind(user).bind(like).bind(prefix).bind(after_key).bind(limit).fetch_all(c).await)
 }
@@ -523,7 +526,10 @@ pub async fn access_accounts(
 /// How many accounts [`access_accounts`] would list in all.
 pub async fn count_access_accounts(tx: &mut Tx, user: Uuid, filter: Option<&str>) -> Result<i64, sqlx::Error> {
     let (like, prefix) = like_patterns(filter);
-    let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM accounts acc WHERE {}", account_filter()));
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM accounts acc JOIN {} ON m.account_id = acc.id WHERE acc.status = 'active'",
+        matching_accounts()
+    ));
     db_run!(tx, c => sqlx::query_scalar(sql).bind(user).bind(like).bind(prefix).fetch_one(c).await)
 }
 
