@@ -137,13 +137,17 @@ async fn main() {
     let backend = if url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" };
     config.database.url = Some(DatabaseUrl::new(url));
     config.master_key = Some(Secret::new(MasterKey::generate().expect("key").to_base64()));
+    // `LANYARD_AUDIT_DECISIONS=none` measures decisions without their audit events.
+    if let Ok(v) = std::env::var("LANYARD_AUDIT_DECISIONS") {
+        config.audit.decisions = v;
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     config.listen = addr;
     let app = Arc::new(App::open(config, Arc::new(SystemClock), false).await.expect("app"));
     lanyard::server::launch(app.clone(), listener, std::future::pending()).await.expect("launch");
     let base = format!("http://127.0.0.1:{}", addr.port());
-    println!("backend: {backend}");
+    println!("backend: {backend}, decisions audited: {}", app.config.audit.decisions);
 
     // The organisation.
     let start = Instant::now();
