@@ -26,6 +26,8 @@ pub struct App {
     pub roles: crate::access::decision::RoleCache,
     /// The batched audit writer for high-volume events (decisions); flushed at shutdown.
     pub audit_batch: crate::audit::batch::Batcher,
+    /// Sign-in attempts in flight per username on this instance (see `authn::throttle`).
+    pub attempts: crate::authn::throttle::Inflight,
 }
 
 impl App {
@@ -65,6 +67,7 @@ impl App {
             webauthn,
             roles: Default::default(),
             audit_batch,
+            attempts: Default::default(),
         })
     }
 

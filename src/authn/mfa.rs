@@ -292,10 +292,17 @@ pub async fn verify(app: &App, user: &User, presented: &Presented, origin: &Orig
     let user_key = throttle::user_key(&user.username);
     let ip_key = throttle::ip_key(&origin.ip);
     let now = app.now();
-    let reserved = throttle::reserve(&app.db, &app.config.signin, &user_key, &ip_key, now).await?;
-    if let Some(wait) = reserved.wait {
+    let throttled = {
+        let mut tx = app.db.conn().await?;
+        throttle::state(&mut tx, &user_key, &ip_key, now, app.config.signin.failure_window.secs()).await?
+    };
+    if let Some(wait) = throttled.wait {
         return Err(AuthError::Throttled(wait.max(1)));
     }
+    // Parallel guesses of a code cannot all pass the check above before their failures land.
+    let Some(_attempt) = app.attempts.enter(&app.config.signin, &user_key, throttled.user_failures) else {
+        return Err(AuthError::Throttled(1));
+    };
     let actor = Actor::user(user.id, &user.username);
     let mut tx = app.db.begin().await?;
     let (ok, method, detail) = match presented {
@@ -330,7 +337,7 @@ pub async fn verify(app: &App, user: &User, presented: &Presented, origin: &Orig
         }
     };
     if !ok {
-        // Counted when the attempt was reserved.
+        throttle::record_failure(&mut tx, &app.config.signin, &user_key, &ip_key, now).await?;
         audit::record(
             &mut tx,
             now,
@@ -351,7 +358,9 @@ pub async fn verify(app: &App, user: &User, presented: &Presented, origin: &Orig
         Presented::Totp(_) => None,
     };
     // A right second factor completes a sign-in (or a step-up): earlier failures are forgotten.
-    throttle::release(&mut tx, &user_key, &ip_key, true).await?;
+    if throttled.user_failures > 0 {
+        throttle::record_success(&mut tx, &user_key).await?;
+    }
     audit::record(
         &mut tx,
         now,

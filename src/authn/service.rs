@@ -56,14 +56,22 @@ pub async fn sign_in(app: &App, username: &str, password: &str, origin: &Origin)
     let user_key = throttle::user_key(&claimed);
     let ip_key = throttle::ip_key(&origin.ip);
     let now = app.now();
-    // The throttle reservation and the user lookup are independent: run them side by side.
-    let reserve = throttle::reserve(&app.db, &app.config.signin, &user_key, &ip_key, now);
+    // The throttle check and the user lookup are independent reads: run them side by side.
+    let throttled = async {
+        let mut tx = app.db.conn().await?;
+        throttle::state(&mut tx, &user_key, &ip_key, now, app.config.signin.failure_window.secs()).await
+    };
     let lookup = async {
         if claimed.is_empty() { Ok(None) } else { directory::service::find_user_by_username(app, &claimed).await }
     };
-    let (reserved, user) = tokio::join!(reserve, lookup);
-    let reserved = reserved?;
-    if let Some(wait) = reserved.wait {
+    let (throttled, user) = tokio::join!(throttled, lookup);
+    let throttled = throttled?;
+    let attempt = app.attempts.enter(&app.config.signin, &user_key, throttled.user_failures);
+    if attempt.is_none() && throttled.wait.is_none() {
+        metrics::counter!("lanyard_signins_total", "outcome" => "throttled").increment(1);
+        return Err(AuthError::Throttled(1));
+    }
+    if let Some(wait) = throttled.wait {
         metrics::counter!("lanyard_signins_total", "outcome" => "throttled").increment(1);
         return Err(AuthError::Throttled(wait.max(1)));
     }
@@ -85,8 +93,7 @@ pub async fn sign_in(app: &App, username: &str, password: &str, origin: &Origin)
     };
     let mut tx = app.db.begin().await?;
     if let Some(reason) = failure_reason {
-        // The failure was counted when the attempt was reserved.
-        let outcome = reserved;
+        let outcome = throttle::record_failure(&mut tx, &app.config.signin, &user_key, &ip_key, now).await?;
         audit::record(
             &mut tx,
             now,
@@ -122,10 +129,9 @@ pub async fn sign_in(app: &App, username: &str, password: &str, origin: &Origin)
         return Err(if reason == "disabled" { AuthError::Disabled } else { AuthError::InvalidCredentials });
     }
     let Some(user) = user else { return Err(AuthError::InvalidCredentials) };
-    // The password was right: this attempt stops counting. Earlier failures (a second factor's
-    // included) are forgotten only when the whole sign-in completes (`forget_failures`), so
-    // re-entering a known password does not reset the count of wrong codes.
-    throttle::release(&mut tx, &user_key, &ip_key, false).await?;
+    // Failures (a second factor's included) are forgotten only when the whole sign-in completes
+    // (`forget_failures`), so re-entering a known password does not reset the count of wrong
+    // codes.
     audit::record(
         &mut tx,
         now,
@@ -155,7 +161,8 @@ pub async fn sign_in(app: &App, username: &str, password: &str, origin: &Origin)
         mfa_time: None,
         must_enrol_mfa: false,
     };
-    Ok(SignedIn { user, state, had_failures: reserved.failures > 1 })
+    drop(attempt);
+    Ok(SignedIn { user, state, had_failures: throttled.user_failures > 0 })
 }
 
 /// Changes the signed-in user's own password after checking the current one. Other sessions of
@@ -171,10 +178,16 @@ pub async fn change_password(
     let user = directory::service::get_user(app, user_id).await?;
     let user_key = throttle::user_key(&user.username);
     let ip_key = throttle::ip_key(&origin.ip);
-    let reserved = throttle::reserve(&app.db, &app.config.signin, &user_key, &ip_key, app.now()).await?;
-    if let Some(wait) = reserved.wait {
+    let throttled = {
+        let mut tx = app.db.conn().await?;
+        throttle::state(&mut tx, &user_key, &ip_key, app.now(), app.config.signin.failure_window.secs()).await?
+    };
+    if let Some(wait) = throttled.wait {
         return Err(AuthError::Throttled(wait.max(1)));
     }
+    let Some(_attempt) = app.attempts.enter(&app.config.signin, &user_key, throttled.user_failures) else {
+        return Err(AuthError::Throttled(1));
+    };
     let verified = app
         .hasher
         .verify(current.chars().take(257).collect(), user.password_hash.clone())
@@ -184,6 +197,7 @@ pub async fn change_password(
     if !verified.matches {
         let now = app.now();
         let mut tx = app.db.begin().await?;
+        throttle::record_failure(&mut tx, &app.config.signin, &user_key, &ip_key, now).await?;
         audit::record(
             &mut tx,
             now,
@@ -195,12 +209,6 @@ pub async fn change_password(
         .await?;
         tx.commit().await?;
         return Err(AuthError::Other(Error::invalid("current_password", "is incorrect")));
-    }
-    {
-        // The current password was right: the reserved attempt no longer counts.
-        let mut tx = app.db.begin_relaxed().await?;
-        throttle::release(&mut tx, &user_key, &ip_key, false).await?;
-        tx.commit().await?;
     }
     if current == new {
         return Err(AuthError::Other(Error::invalid("new_password", "must differ from the current password")));

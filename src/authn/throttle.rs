@@ -5,13 +5,16 @@
 //! doubling delay (1 s, 2 s, 4 s … up to `max_delay`); at `max_failures` the username is locked
 //! for `lockout`. An IP with `ip_max_failures` failures is blocked for the failure window.
 //!
-//! An attempt is [`reserve`]d before its password or code is checked: it is counted as a failure
-//! up front, in one atomic upsert per key, so a burst of parallel attempts cannot all pass the
-//! same check; a success then [`release`]s its reservation.
+//! Counters are written after a credential is checked, so parallel attempts could all pass one
+//! check before any failure lands. [`Inflight`] closes that gap: each instance lets a username
+//! have no more attempts in flight than failures it may still make before the next delay (at
+//! least one), so a burst of parallel guesses gets what sequential guessing would.
 
 use crate::config::SigninConfig;
-use crate::db::{Db, Tx};
+use crate::db::Tx;
 use crate::db_run;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// The throttle key of a username.
 pub fn user_key(username: &str) -> String {
@@ -24,83 +27,74 @@ pub fn ip_key(ip: &str) -> String {
     format!("ip:{ip}")
 }
 
-/// Counts a failure on `key`; returns the failures in the window and the key's block.
-async fn bump(tx: &mut Tx, key: &str, now: i64, window: i64) -> Result<(i64, i64), sqlx::Error> {
-    db_run!(tx, c => sqlx::query_as(
+/// The throttle state of a sign-in attempt.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct State {
+    /// Seconds until both the username and the IP may try again, if either is blocked.
+    pub wait: Option<i64>,
+    /// The username's failures on record in the window (a completed sign-in clears them).
+    pub user_failures: i64,
+}
+
+/// Reads the counters of a username and an IP in one query; failures older than `window`
+/// seconds no longer count.
+pub async fn state(tx: &mut Tx, user: &str, ip: &str, now: i64, window: i64) -> Result<State, sqlx::Error> {
+    let rows: Vec<(String, i64, i64, i64)> = db_run!(tx, c => sqlx::query_as("SELECT key, blocked_until, failures, window_start FROM signin_throttle WHERE key = $1 OR key = $2")
+        .bind(user).bind(ip).fetch_all(c).await)?;
+    let wait = rows.iter().map(|(_, until, _, _)| *until).filter(|u| *u > now).max().map(|u| u - now);
+    let user_failures =
+        rows.iter().find(|(k, _, _, start)| k == user && *start > now - window).map_or(0, |(_, _, f, _)| *f);
+    Ok(State { wait, user_failures })
+}
+
+/// What a recorded failure led to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailureOutcome {
+    pub failures: i64,
+    /// The key was just locked out (not merely delayed).
+    pub locked: bool,
+}
+
+async fn bump(tx: &mut Tx, key: &str, now: i64, window: i64) -> Result<i64, sqlx::Error> {
+    db_run!(tx, c => sqlx::query_scalar(
         "INSERT INTO signin_throttle (key, failures, window_start, blocked_until) VALUES ($1, 1, $2, 0) \
          ON CONFLICT (key) DO UPDATE SET \
            failures = CASE WHEN signin_throttle.window_start <= $3 THEN 1 ELSE signin_throttle.failures + 1 END, \
            window_start = CASE WHEN signin_throttle.window_start <= $3 THEN $2 ELSE signin_throttle.window_start END \
-         RETURNING failures, blocked_until")
+         RETURNING failures")
         .bind(key).bind(now).bind(now - window).fetch_one(c).await)
-}
-
-/// Takes back one counted attempt; with `unblock`, also lifts the key's block.
-async fn unbump(tx: &mut Tx, key: &str, unblock: bool) -> Result<(), sqlx::Error> {
-    db_run!(tx, c => sqlx::query(
-        "UPDATE signin_throttle SET failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END, \
-         blocked_until = CASE WHEN $2 THEN 0 ELSE blocked_until END WHERE key = $1")
-        .bind(key).bind(unblock).execute(c).await.map(|r| r.rows_affected()))?;
-    Ok(())
-}
-
-/// A reserved attempt: refused (`wait`), or counted and allowed to go ahead.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Reservation {
-    /// Seconds to wait: the attempt is refused unheard and not counted.
-    pub wait: Option<i64>,
-    /// Failures on the username in the window, this attempt included.
-    pub failures: i64,
-    /// This attempt, should it fail, is the one that locks the username or the IP.
-    pub locked: bool,
-}
-
-/// Reserves an attempt for a username and an IP (its own short transaction, committed before
-/// the caller checks the credential so that parallel attempts see each other).
-pub async fn reserve(db: &Db, cfg: &SigninConfig, user: &str, ip: &str, now: i64) -> Result<Reservation, sqlx::Error> {
-    let window = cfg.failure_window.secs();
-    let mut tx = db.begin_relaxed().await?;
-    let (failures, user_blocked) = bump(&mut tx, user, now, window).await?;
-    let (ip_failures, ip_blocked) = bump(&mut tx, ip, now, window).await?;
-    let blocked = user_blocked.max(ip_blocked);
-    if blocked > now {
-        unbump(&mut tx, user, false).await?;
-        unbump(&mut tx, ip, false).await?;
-        tx.commit().await?;
-        return Ok(Reservation { wait: Some(blocked - now), failures: failures - 1, locked: false });
-    }
-    let mut locked = false;
-    if failures >= i64::from(cfg.max_failures) {
-        block(&mut tx, user, now + cfg.lockout.secs()).await?;
-        locked = failures == i64::from(cfg.max_failures);
-    } else if failures >= i64::from(cfg.delay_after) {
-        let step = u32::try_from(failures - i64::from(cfg.delay_after)).unwrap_or(u32::MAX).min(30);
-        let delay = (1i64 << step).min(cfg.max_delay.secs());
-        block(&mut tx, user, now + delay).await?;
-    }
-    if ip_failures >= i64::from(cfg.ip_max_failures) {
-        block(&mut tx, ip, now + window).await?;
-        locked |= ip_failures == i64::from(cfg.ip_max_failures);
-    }
-    tx.commit().await?;
-    Ok(Reservation { wait: None, failures, locked })
-}
-
-/// Releases a reservation whose credential was right: the attempt no longer counts and the
-/// block it set is lifted. With `clear_user` (a sign-in completed), the username's earlier
-/// failures are forgotten too.
-pub async fn release(tx: &mut Tx, user: &str, ip: &str, clear_user: bool) -> Result<(), sqlx::Error> {
-    if clear_user {
-        record_success(tx, user).await?;
-    } else {
-        unbump(tx, user, true).await?;
-    }
-    unbump(tx, ip, true).await
 }
 
 async fn block(tx: &mut Tx, key: &str, until: i64) -> Result<(), sqlx::Error> {
     db_run!(tx, c => sqlx::query("UPDATE signin_throttle SET blocked_until = $1 WHERE key = $2").bind(until).bind(key).execute(c).await.map(|r| r.rows_affected()))?;
     Ok(())
+}
+
+/// Records a failed attempt for a username and an IP.
+pub async fn record_failure(
+    tx: &mut Tx,
+    cfg: &SigninConfig,
+    user: &str,
+    ip: &str,
+    now: i64,
+) -> Result<FailureOutcome, sqlx::Error> {
+    let window = cfg.failure_window.secs();
+    let failures = bump(tx, user, now, window).await?;
+    let mut locked = false;
+    if failures >= i64::from(cfg.max_failures) {
+        block(tx, user, now + cfg.lockout.secs()).await?;
+        locked = failures == i64::from(cfg.max_failures);
+    } else if failures >= i64::from(cfg.delay_after) {
+        let step = u32::try_from(failures - i64::from(cfg.delay_after)).unwrap_or(u32::MAX).min(30);
+        let delay = (1i64 << step).min(cfg.max_delay.secs());
+        block(tx, user, now + delay).await?;
+    }
+    let ip_failures = bump(tx, ip, now, window).await?;
+    if ip_failures >= i64::from(cfg.ip_max_failures) {
+        block(tx, ip, now + window).await?;
+        locked |= ip_failures == i64::from(cfg.ip_max_failures);
+    }
+    Ok(FailureOutcome { failures, locked })
 }
 
 /// Clears a username's failures after a successful sign-in.
@@ -118,4 +112,67 @@ pub async fn clear(tx: &mut Tx, user: &str) -> Result<bool, sqlx::Error> {
 pub async fn delete_expired(tx: &mut Tx, now: i64, window: i64) -> Result<u64, sqlx::Error> {
     db_run!(tx, c => sqlx::query("DELETE FROM signin_throttle WHERE window_start < $1 AND blocked_until < $2")
         .bind(now - window).bind(now).execute(c).await.map(|r| r.rows_affected()))
+}
+
+/// Attempts in flight per username on this instance.
+#[derive(Debug, Default)]
+pub struct Inflight {
+    counts: Arc<Mutex<HashMap<String, u32>>>,
+}
+
+/// An attempt in flight; dropping it (on every path out, errors included) ends it.
+#[derive(Debug)]
+pub struct Attempt {
+    key: String,
+    counts: Arc<Mutex<HashMap<String, u32>>>,
+}
+
+impl Drop for Attempt {
+    fn drop(&mut self) {
+        if let Ok(mut m) = self.counts.lock()
+            && let Some(n) = m.get_mut(&self.key)
+        {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                m.remove(&self.key);
+            }
+        }
+    }
+}
+
+impl Inflight {
+    /// Starts an attempt for `user` (a [`user_key`]) that already has `failures`, or refuses
+    /// it (`None`) when as many attempts are in flight as it may still fail before a delay.
+    pub fn enter(&self, cfg: &SigninConfig, user: &str, failures: i64) -> Option<Attempt> {
+        let to_lockout = i64::from(cfg.max_failures) - failures;
+        let to_delay = (i64::from(cfg.delay_after) - failures).max(1);
+        let budget = to_lockout.min(to_delay);
+        let mut m = self.counts.lock().ok()?;
+        let n = m.entry(user.to_string()).or_insert(0);
+        if i64::from(*n) >= budget {
+            return None;
+        }
+        *n += 1;
+        Some(Attempt { key: user.to_string(), counts: self.counts.clone() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_flight_attempts_are_bounded_by_the_remaining_budget() {
+        let cfg = SigninConfig::default(); // delay after 3, lock at 10
+        let f = Inflight::default();
+        let held: Vec<Attempt> = (0..3).filter_map(|_| f.enter(&cfg, "user:a", 0)).collect();
+        assert_eq!(held.len(), 3, "three may be checked at once before the first delay");
+        assert!(f.enter(&cfg, "user:a", 0).is_none());
+        assert!(f.enter(&cfg, "user:b", 0).is_some(), "other usernames are unaffected");
+        drop(held);
+        let one = f.enter(&cfg, "user:a", 5);
+        assert!(one.is_some() && f.enter(&cfg, "user:a", 5).is_none(), "one at a time once delays apply");
+        drop(one);
+        assert!(f.enter(&cfg, "user:a", 10).is_none(), "none once locked");
+    }
 }

@@ -259,10 +259,16 @@ pub async fn finish_authentication(
     let user = crate::directory::service::get_user(app, user_id).await.map_err(|_| AuthError::InvalidCredentials)?;
     let user_key = throttle::user_key(&user.username);
     let ip_key = throttle::ip_key(&origin.ip);
-    let reserved = throttle::reserve(&app.db, &app.config.signin, &user_key, &ip_key, now).await?;
-    if let Some(wait) = reserved.wait {
+    let throttled = {
+        let mut tx = app.db.conn().await?;
+        throttle::state(&mut tx, &user_key, &ip_key, now, app.config.signin.failure_window.secs()).await?
+    };
+    if let Some(wait) = throttled.wait {
         return Err(AuthError::Throttled(wait.max(1)));
     }
+    let Some(_attempt) = app.attempts.enter(&app.config.signin, &user_key, throttled.user_failures) else {
+        return Err(AuthError::Throttled(1));
+    };
     let keys = passkeys_of(app, user.id).await?;
     let cred_id = response.get_credential_id().to_vec();
     let found = keys.iter().find(|(_, p)| AsRef::<[u8]>::as_ref(p.cred_id()) == cred_id.as_slice());
@@ -281,7 +287,7 @@ pub async fn finish_authentication(
         (Ok(r), Some((id, pk))) => (r, (*id, pk.clone())),
         (outcome, _) => {
             let reason = outcome.err().unwrap_or_else(|| "unknown_credential".into());
-            // Counted when the attempt was reserved.
+            throttle::record_failure(&mut tx, &app.config.signin, &user_key, &ip_key, now).await?;
             audit::record(
                 &mut tx,
                 now,
@@ -327,7 +333,9 @@ pub async fn finish_authentication(
         metrics::counter!("lanyard_signins_total", "outcome" => "success").increment(1);
     }
     // A right passkey completes a sign-in (or a step-up): earlier failures are forgotten.
-    throttle::release(&mut tx, &user_key, &ip_key, true).await?;
+    if throttled.user_failures > 0 {
+        throttle::record_success(&mut tx, &user_key).await?;
+    }
     tx.commit().await?;
     metrics::counter!("lanyard_mfa_total", "method" => "webauthn", "outcome" => "success").increment(1);
     Ok(Authenticated { user, method, user_verified: result.user_verified() })
