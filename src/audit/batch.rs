@@ -17,10 +17,6 @@ use tokio::sync::{mpsc, oneshot};
 const QUEUE: usize = 65_536;
 /// Most events per transaction.
 const MAX_BATCH: usize = 2_000;
-/// How long the writer gathers events after the first one before it writes: far fewer, larger
-/// transactions under load (each commit is a durable WAL flush), at the price of an event
-/// reaching the log up to this much later. A flush request writes at once.
-const LINGER: Duration = Duration::from_millis(10);
 /// Rows per INSERT statement (14 parameters each: within SQLite's and PostgreSQL's limits).
 const ROWS_PER_INSERT: usize = 250;
 
@@ -90,11 +86,12 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<Msg>) {
     }
     while let Some(first) = rx.recv().await {
         push(first, &mut batch, &mut waiting);
-        let deadline = tokio::time::Instant::now() + LINGER;
-        while batch.len() < MAX_BATCH && waiting.is_empty() {
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some(m)) => push(m, &mut batch, &mut waiting),
-                Ok(None) | Err(_) => break,
+        // Whatever queued while the last batch was being written goes into this one: batches
+        // grow with the load by themselves, and a quiet server writes each event at once.
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(m) => push(m, &mut batch, &mut waiting),
+                Err(_) => break,
             }
         }
         let mut delay = Duration::from_millis(50);
