@@ -292,6 +292,7 @@ pub async fn verify(app: &App, user: &User, presented: &Presented, origin: &Orig
     let user_key = throttle::user_key(&user.username);
     let ip_key = throttle::ip_key(&origin.ip);
     let now = app.now();
+    let attempt = app.attempts.enter(&user_key);
     let throttled = {
         let mut tx = app.db.conn().await?;
         throttle::state(&mut tx, &user_key, &ip_key, now, app.config.signin.failure_window.secs()).await?
@@ -300,9 +301,9 @@ pub async fn verify(app: &App, user: &User, presented: &Presented, origin: &Orig
         return Err(AuthError::Throttled(wait.max(1)));
     }
     // Parallel guesses of a code cannot all pass the check above before their failures land.
-    let Some(_attempt) = app.attempts.enter(&app.config.signin, &user_key, throttled.user_failures) else {
+    if !attempt.within_budget(&app.config.signin, throttled.user_failures) {
         return Err(AuthError::Throttled(1));
-    };
+    }
     let actor = Actor::user(user.id, &user.username);
     let mut tx = app.db.begin().await?;
     let (ok, method, detail) = match presented {

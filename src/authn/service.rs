@@ -57,6 +57,7 @@ pub async fn sign_in(app: &App, username: &str, password: &str, origin: &Origin)
     let ip_key = throttle::ip_key(&origin.ip);
     let now = app.now();
     // The throttle check and the user lookup are independent reads: run them side by side.
+    let attempt = app.attempts.enter(&user_key);
     let throttled = async {
         let mut tx = app.db.conn().await?;
         throttle::state(&mut tx, &user_key, &ip_key, now, app.config.signin.failure_window.secs()).await
@@ -66,8 +67,7 @@ pub async fn sign_in(app: &App, username: &str, password: &str, origin: &Origin)
     };
     let (throttled, user) = tokio::join!(throttled, lookup);
     let throttled = throttled?;
-    let attempt = app.attempts.enter(&app.config.signin, &user_key, throttled.user_failures);
-    if attempt.is_none() && throttled.wait.is_none() {
+    if throttled.wait.is_none() && !attempt.within_budget(&app.config.signin, throttled.user_failures) {
         metrics::counter!("lanyard_signins_total", "outcome" => "throttled").increment(1);
         return Err(AuthError::Throttled(1));
     }
@@ -178,6 +178,7 @@ pub async fn change_password(
     let user = directory::service::get_user(app, user_id).await?;
     let user_key = throttle::user_key(&user.username);
     let ip_key = throttle::ip_key(&origin.ip);
+    let attempt = app.attempts.enter(&user_key);
     let throttled = {
         let mut tx = app.db.conn().await?;
         throttle::state(&mut tx, &user_key, &ip_key, app.now(), app.config.signin.failure_window.secs()).await?
@@ -185,9 +186,9 @@ pub async fn change_password(
     if let Some(wait) = throttled.wait {
         return Err(AuthError::Throttled(wait.max(1)));
     }
-    let Some(_attempt) = app.attempts.enter(&app.config.signin, &user_key, throttled.user_failures) else {
+    if !attempt.within_budget(&app.config.signin, throttled.user_failures) {
         return Err(AuthError::Throttled(1));
-    };
+    }
     let verified = app
         .hasher
         .verify(current.chars().take(257).collect(), user.password_hash.clone())

@@ -141,19 +141,26 @@ impl Drop for Attempt {
 }
 
 impl Inflight {
-    /// Starts an attempt for `user` (a [`user_key`]) that already has `failures`, or refuses
-    /// it (`None`) when as many attempts are in flight as it may still fail before a delay.
-    pub fn enter(&self, cfg: &SigninConfig, user: &str, failures: i64) -> Option<Attempt> {
+    /// Starts an attempt for `user` (a [`user_key`]). Enter before reading the counters: an
+    /// attempt that ended earlier has committed its failure by then, and one still running is
+    /// counted here, so [`Attempt::within_budget`] sees them all.
+    pub fn enter(&self, user: &str) -> Attempt {
+        if let Ok(mut m) = self.counts.lock() {
+            *m.entry(user.to_string()).or_insert(0) += 1;
+        }
+        Attempt { key: user.to_string(), counts: self.counts.clone() }
+    }
+}
+
+impl Attempt {
+    /// Whether this attempt may be checked, given the username's `failures` on record: no more
+    /// attempts may be in flight than it may still fail before the next delay (at least one
+    /// while it is not locked).
+    pub fn within_budget(&self, cfg: &SigninConfig, failures: i64) -> bool {
         let to_lockout = i64::from(cfg.max_failures) - failures;
         let to_delay = (i64::from(cfg.delay_after) - failures).max(1);
-        let budget = to_lockout.min(to_delay);
-        let mut m = self.counts.lock().ok()?;
-        let n = m.entry(user.to_string()).or_insert(0);
-        if i64::from(*n) >= budget {
-            return None;
-        }
-        *n += 1;
-        Some(Attempt { key: user.to_string(), counts: self.counts.clone() })
+        let in_flight = self.counts.lock().ok().and_then(|m| m.get(&self.key).copied()).unwrap_or(u32::MAX);
+        i64::from(in_flight) <= to_lockout.min(to_delay)
     }
 }
 
@@ -165,14 +172,18 @@ mod tests {
     fn in_flight_attempts_are_bounded_by_the_remaining_budget() {
         let cfg = SigninConfig::default(); // delay after 3, lock at 10
         let f = Inflight::default();
-        let held: Vec<Attempt> = (0..3).filter_map(|_| f.enter(&cfg, "user:a", 0)).collect();
-        assert_eq!(held.len(), 3, "three may be checked at once before the first delay");
-        assert!(f.enter(&cfg, "user:a", 0).is_none());
-        assert!(f.enter(&cfg, "user:b", 0).is_some(), "other usernames are unaffected");
+        let held: Vec<Attempt> = (0..3).map(|_| f.enter("user:a")).collect();
+        assert!(held.iter().all(|a| a.within_budget(&cfg, 0)), "three may be checked at once before the first delay");
+        let fourth = f.enter("user:a");
+        assert!(!fourth.within_budget(&cfg, 0));
+        assert!(f.enter("user:b").within_budget(&cfg, 0), "other usernames are unaffected");
+        drop(fourth);
         drop(held);
-        let one = f.enter(&cfg, "user:a", 5);
-        assert!(one.is_some() && f.enter(&cfg, "user:a", 5).is_none(), "one at a time once delays apply");
+        let one = f.enter("user:a");
+        assert!(one.within_budget(&cfg, 5), "one at a time once delays apply");
+        assert!(!f.enter("user:a").within_budget(&cfg, 5));
         drop(one);
-        assert!(f.enter(&cfg, "user:a", 10).is_none(), "none once locked");
+        assert!(!f.enter("user:a").within_budget(&cfg, 10), "none once locked");
+        assert!(f.counts.lock().expect("lock").is_empty(), "every attempt ends when dropped");
     }
 }

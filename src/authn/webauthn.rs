@@ -259,6 +259,7 @@ pub async fn finish_authentication(
     let user = crate::directory::service::get_user(app, user_id).await.map_err(|_| AuthError::InvalidCredentials)?;
     let user_key = throttle::user_key(&user.username);
     let ip_key = throttle::ip_key(&origin.ip);
+    let attempt = app.attempts.enter(&user_key);
     let throttled = {
         let mut tx = app.db.conn().await?;
         throttle::state(&mut tx, &user_key, &ip_key, now, app.config.signin.failure_window.secs()).await?
@@ -266,9 +267,9 @@ pub async fn finish_authentication(
     if let Some(wait) = throttled.wait {
         return Err(AuthError::Throttled(wait.max(1)));
     }
-    let Some(_attempt) = app.attempts.enter(&app.config.signin, &user_key, throttled.user_failures) else {
+    if !attempt.within_budget(&app.config.signin, throttled.user_failures) {
         return Err(AuthError::Throttled(1));
-    };
+    }
     let keys = passkeys_of(app, user.id).await?;
     let cred_id = response.get_credential_id().to_vec();
     let found = keys.iter().find(|(_, p)| AsRef::<[u8]>::as_ref(p.cred_id()) == cred_id.as_slice());
