@@ -104,3 +104,8 @@ CREATE INDEX account_roles_permission_set ON account_roles (permission_set_id);
 -- What an admin API token may do: `admin` (everything) or `authorize` (only ask for decisions,
 -- for resource services: least privilege).
 ALTER TABLE api_tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'admin';
+
+-- The administrator who created a token (NULL for tokens made with `lanyard admin token create`
+-- on the server itself). Such a token works only while its creator is an active administrator,
+-- and goes when they are deleted.
+ALTER TABLE api_tokens ADD COLUMN created_by_id UUID REFERENCES users (id) ON DELETE CASCADE;

@@ -98,8 +98,20 @@ pub async fn create_scoped(
         scope: scope.to_string(),
     };
     let mut tx = app.db.begin().await?;
-    db_run!(&mut tx, c => sqlx::query("INSERT INTO api_tokens (id, name, token_hash, hint, created_by, created_at, expires_at, scope) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-        .bind(id).bind(&token.name).bind(plain.hash()).bind(&token.hint).bind(&token.created_by).bind(now).bind(token.expires_at).bind(scope).execute(c).await.map(|r| r.rows_affected()))?;
+    // A token made by a person is theirs: it works only while they are an active administrator.
+    // One made with a person's token belongs to that person too.
+    let actor_id = Uuid::parse_str(&actor.id).ok();
+    let creator: Option<Uuid> = match (actor.kind, actor_id) {
+        ("user", Some(id)) => Some(id),
+        ("token", Some(id)) => {
+            db_run!(&mut tx, c => sqlx::query_scalar("SELECT created_by_id FROM api_tokens WHERE id = $1")
+            .bind(id).fetch_optional(c).await)?
+            .flatten()
+        }
+        _ => None,
+    };
+    db_run!(&mut tx, c => sqlx::query("INSERT INTO api_tokens (id, name, token_hash, hint, created_by, created_at, expires_at, scope, created_by_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+        .bind(id).bind(&token.name).bind(plain.hash()).bind(&token.hint).bind(&token.created_by).bind(now).bind(token.expires_at).bind(scope).bind(creator).execute(c).await.map(|r| r.rows_affected()))?;
     audit::record(
         &mut tx,
         now,
@@ -141,8 +153,14 @@ pub async fn authenticate(app: &App, presented: &str) -> Result<Option<ApiToken>
     let hash = PlainToken::from_presented(presented).hash();
     let now = app.now();
     let mut tx = app.db.conn().await?;
-    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLS} FROM api_tokens WHERE token_hash = $1"));
-    let token: Option<ApiToken> = db_run!(&mut tx, c => sqlx::query_as(sql).bind(&hash).fetch_optional(c).await)?;
+    // A person's token lives only as long as its creator is an active administrator.
+    let cols = COLS.split(", ").map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", ");
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {cols} FROM api_tokens t WHERE t.token_hash = $1 AND (t.created_by_id IS NULL OR EXISTS \
+         (SELECT 1 FROM users u JOIN group_members m ON m.user_id = u.id \
+          WHERE u.id = t.created_by_id AND u.status = 'active' AND m.group_id = $2))"
+    ));
+    let token: Option<ApiToken> = db_run!(&mut tx, c => sqlx::query_as(sql).bind(&hash).bind(crate::directory::ADMIN_GROUP_ID).fetch_optional(c).await)?;
     drop(tx);
     let Some(token) = token else { return Ok(None) };
     if token.revoked_at.is_some() || token.expires_at.is_some_and(|e| e <= now) {

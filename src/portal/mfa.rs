@@ -162,7 +162,8 @@ async fn submit_challenge(State(app): State<AppState>, session: Session, req: Re
             let saved = if step_up {
                 session.insert(AUTH_KEY, &state).await
             } else {
-                let _ = session.remove::<PendingMfa>(PENDING_KEY).await;
+                // A fresh session: a new id, nothing carried over.
+                session.clear().await;
                 match session.cycle_id().await {
                     Ok(()) => session.insert(AUTH_KEY, &state).await,
                     Err(e) => Err(e),

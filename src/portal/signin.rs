@@ -103,7 +103,9 @@ async fn finish_password(
     use crate::authn::mfa;
     use crate::authn::sessions::{PENDING_KEY, PendingMfa};
     let save_err = |_| crate::error::Error::internal(anyhow::anyhow!("the session could not be saved"));
-    // A fresh session id at sign-in defeats session fixation.
+    // A fresh session at sign-in, new id and nothing carried over from before (ceremony state,
+    // codes waiting to be shown), defeats session fixation.
+    session.clear().await;
     session.cycle_id().await.map_err(save_err)?;
     if mfa::has_factors(app, signed_in.user.id).await? {
         let pending = PendingMfa { state: signed_in.state, expires_at: app.now() + 300, next };

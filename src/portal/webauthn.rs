@@ -220,7 +220,8 @@ async fn finish_authentication(
         state.add_factor(ok.method, now);
     }
     if rotate {
-        let _ = session.remove::<PendingMfa>(PENDING_KEY).await;
+        // A fresh session: a new id, nothing carried over.
+        session.clear().await;
         if session.cycle_id().await.is_err() {
             return session_error();
         }

@@ -216,3 +216,63 @@ async fn a_basic_authorization_header_does_not_skip_the_csrf_check() {
         .expect("post");
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_persons_token_dies_when_they_stop_being_an_active_administrator() {
+    let t = spawn_app().await;
+    let root = t.token().await;
+    t.user("bob", PASSWORD, true).await;
+    let alice = t.user("alice", PASSWORD, true).await;
+    let c = t.signed_in("alice", PASSWORD).await;
+    let csrf = t.csrf(&c, "/profile").await;
+    let r = c
+        .post(t.url("/api/v1/tokens"))
+        .header("x-csrf-token", csrf.as_str())
+        .json(&json!({"name": "alice's automation"}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let secret = r.json::<Value>().await.expect("json")["secret"].as_str().expect("secret").to_string();
+    // A token made with alice's token is hers too.
+    let r = reqwest::Client::new()
+        .post(t.url("/api/v1/tokens"))
+        .bearer_auth(&secret)
+        .json(&json!({"name": "child"}))
+        .send()
+        .await
+        .expect("post");
+    let child = r.json::<Value>().await.expect("json")["secret"].as_str().expect("secret").to_string();
+    let http = reqwest::Client::new();
+    let status = |token: String| {
+        let http = http.clone();
+        let url = t.url("/api/v1/users");
+        async move { http.get(url).bearer_auth(token).send().await.expect("get").status() }
+    };
+    assert_eq!(status(secret.clone()).await, StatusCode::OK);
+    let r = http
+        .delete(t.url(&format!("/api/v1/groups/{}/members/{}", lanyard::directory::ADMIN_GROUP_ID, alice.id)))
+        .bearer_auth(&root)
+        .send()
+        .await
+        .expect("demote");
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(status(secret.clone()).await, StatusCode::UNAUTHORIZED, "no longer an administrator");
+    assert_eq!(status(child.clone()).await, StatusCode::UNAUTHORIZED, "nor its child token");
+    http.put(t.url(&format!("/api/v1/groups/{}/members/{}", lanyard::directory::ADMIN_GROUP_ID, alice.id)))
+        .bearer_auth(&root)
+        .send()
+        .await
+        .expect("promote");
+    assert_eq!(status(secret.clone()).await, StatusCode::OK);
+    let r = http
+        .patch(t.url(&format!("/api/v1/users/{}", alice.id)))
+        .bearer_auth(&root)
+        .json(&json!({"status": "disabled"}))
+        .send()
+        .await
+        .expect("disable");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(status(secret).await, StatusCode::UNAUTHORIZED, "a disabled administrator's token stops");
+    assert_eq!(status(root).await, StatusCode::OK, "tokens made on the server itself have no person behind them");
+}
