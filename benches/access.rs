@@ -28,18 +28,8 @@ use std::time::{Duration, Instant};
 
 const PASSWORD: &str = "correct horse battery staple";
 
-const SET: &str = r#"{"Version":"2012-10-17","Statement":[
- {"Sid":"ReadBuckets","Effect":"Allow","Action":["s3:Get*","s3:List*"],"Resource":["arn:aws:s3:::reports","arn:aws:s3:::reports/*"]},
- {"Sid":"Home","Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::home/${aws:username}/*"},
- {"Sid":"Ec2Describe","Effect":"Allow","Action":"ec2:Describe*","Resource":"*"},
- {"Sid":"Ec2Team","Effect":"Allow","Action":["ec2:StartInstances","ec2:StopInstances"],"Resource":"arn:aws:ec2:*:111122223333:instance/*","Condition":{"StringEquals":{"aws:ResourceTag/team":"eng"}}},
- {"Sid":"Logs","Effect":"Allow","Action":"logs:*","Resource":"arn:aws:logs:eu-west-1:111122223333:log-group:/app/*"},
- {"Sid":"Dynamo","Effect":"Allow","Action":["dynamodb:GetItem","dynamodb:Query"],"Resource":"arn:aws:dynamodb:*:111122223333:table/orders*","Condition":{"IpAddress":{"aws:SourceIp":["10.0.0.0/8","192.168.0.0/16"]}}},
- {"Sid":"Queue","Effect":"Allow","Action":"sqs:SendMessage","Resource":"arn:aws:sqs:*:111122223333:jobs-*","Condition":{"Bool":{"aws:SecureTransport":"true"}}},
- {"Sid":"NotIam","Effect":"Deny","NotAction":["s3:*","ec2:*","logs:*","dynamodb:*","sqs:*","sts:*"],"Resource":"*"},
- {"Sid":"NoDelete","Effect":"Deny","Action":["s3:DeleteBucket","dynamodb:DeleteTable"],"Resource":"*"},
- {"Sid":"Later","Effect":"Deny","Action":"ec2:TerminateInstances","Resource":"*","Condition":{"DateGreaterThan":{"aws:CurrentTime":"2030-01-01T00:00:00Z"}}}
-]}"#;
+/// The permission set of the policy bench (`benches/permission_set.json`).
+const SET: &str = include_str!("permission_set.json");
 
 const REQUESTS: [(&str, &str); 6] = [
     ("s3:GetObject", "arn:aws:s3:::reports/2026/q3.csv"),

@@ -207,6 +207,20 @@ fn account_fields(input: &AccountInput, before: Option<&Account>) -> Result<Acco
     })
 }
 
+fn account_row<'a>(id: &'a str, f: &'a AccountFields, now: i64) -> store::AccountRow<'a> {
+    store::AccountRow {
+        id,
+        name: &f.name,
+        key: &f.key,
+        description: &f.description,
+        owner_email: &f.owner_email,
+        status: f.status.as_str(),
+        ou_id: f.ou_id,
+        tags: &f.tags,
+        now,
+    }
+}
+
 /// Creates an account with a fresh 12-digit id.
 pub async fn create_account(app: &App, ctx: &Ctx, input: AccountInput) -> Result<Account> {
     let f = account_fields(&input, None)?;
@@ -223,17 +237,7 @@ pub async fn create_account(app: &App, ctx: &Ctx, input: AccountInput) -> Result
         }
         id = AccountId::generate();
     }
-    let row = store::AccountRow {
-        id: id.as_str(),
-        name: &f.name,
-        key: &f.key,
-        description: &f.description,
-        owner_email: &f.owner_email,
-        status: f.status.as_str(),
-        ou_id: f.ou_id,
-        tags: &f.tags,
-        now,
-    };
+    let row = account_row(id.as_str(), &f, now);
     match store::insert_account(&mut tx, &row).await {
         Err(e) if is_unique_violation(&e) => {
             return Err(Error::Conflict(format!("an account named {:?} exists", f.name)));
@@ -303,17 +307,7 @@ pub async fn update_account(app: &App, ctx: &Ctx, id: &str, input: AccountInput)
     let before = store::find_account(&mut tx, id.as_str()).await?.ok_or(Error::NotFound("account"))?;
     let f = account_fields(&input, Some(&before))?;
     store::find_ou(&mut tx, f.ou_id).await?.ok_or_else(|| Error::invalid("ou_id", "no such organisational unit"))?;
-    let row = store::AccountRow {
-        id: id.as_str(),
-        name: &f.name,
-        key: &f.key,
-        description: &f.description,
-        owner_email: &f.owner_email,
-        status: f.status.as_str(),
-        ou_id: f.ou_id,
-        tags: &f.tags,
-        now,
-    };
+    let row = account_row(id.as_str(), &f, now);
     match store::update_account(&mut tx, &row).await {
         Err(e) if is_unique_violation(&e) => {
             return Err(Error::Conflict(format!("an account named {:?} exists", f.name)));

@@ -7,6 +7,7 @@ use super::error::{ApiJson, ApiResult, ErrorBody};
 use crate::access::decision::{self, Authorized, Simulation};
 use crate::access::model::{AccountId, parse_role_arn};
 use crate::access::permission_sets::find_permission_set;
+use crate::access::policy::{Decision, Outcome};
 use crate::app::AppState;
 use crate::error::Error;
 use axum::Json;
@@ -47,8 +48,9 @@ pub struct AuthorizeBody {
     pub context: BTreeMap<String, Value>,
 }
 
+/// A decision and what decided it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct DecisionView {
+pub struct OutcomeView {
     /// `allow` or `deny`.
     pub decision: String,
     /// A Deny statement matched (rather than nothing allowing).
@@ -59,20 +61,30 @@ pub struct DecisionView {
     pub sid: Option<String>,
     /// For people: what decided, e.g. `explicitly denied by ReadOnly (DenyDelete)`.
     pub reason: String,
+}
+
+impl From<Outcome> for OutcomeView {
+    fn from(o: Outcome) -> Self {
+        Self {
+            decision: if o.decision == Decision::Allow { "allow" } else { "deny" }.into(),
+            explicit: o.explicit,
+            policy: o.policy,
+            sid: o.sid,
+            reason: o.reason,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DecisionView {
+    #[serde(flatten)]
+    pub outcome: OutcomeView,
     pub principal_arn: String,
 }
 
 impl From<Authorized> for DecisionView {
     fn from(a: Authorized) -> Self {
-        Self {
-            decision: if a.outcome.decision == crate::access::policy::Decision::Allow { "allow" } else { "deny" }
-                .into(),
-            explicit: a.outcome.explicit,
-            policy: a.outcome.policy,
-            sid: a.outcome.sid,
-            reason: a.outcome.reason,
-            principal_arn: a.principal_arn,
-        }
+        Self { outcome: a.outcome.into(), principal_arn: a.principal_arn }
     }
 }
 
@@ -142,13 +154,8 @@ pub struct SimulateBody {
 pub struct SimulatedView {
     pub action: String,
     pub resource: String,
-    pub decision: String,
-    pub explicit: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub policy: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sid: Option<String>,
-    pub reason: String,
+    #[serde(flatten)]
+    pub outcome: OutcomeView,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -210,16 +217,7 @@ pub async fn simulate(
     Ok(Json(SimulationView {
         results: results
             .into_iter()
-            .map(|r| SimulatedView {
-                action: r.action,
-                resource: r.resource,
-                decision: if r.outcome.decision == crate::access::policy::Decision::Allow { "allow" } else { "deny" }
-                    .into(),
-                explicit: r.outcome.explicit,
-                policy: r.outcome.policy,
-                sid: r.outcome.sid,
-                reason: r.outcome.reason,
-            })
+            .map(|r| SimulatedView { action: r.action, resource: r.resource, outcome: r.outcome.into() })
             .collect(),
     }))
 }
