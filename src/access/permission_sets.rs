@@ -301,6 +301,49 @@ pub async fn list_permission_sets(app: &App) -> Result<Vec<PermissionSet>> {
     Ok(store::list_permission_sets(&mut tx, 1000).await?)
 }
 
+/// A permission set as lists show it: its attached policies (id, name), the name of its
+/// boundary, and how many of its roles are at its current revision.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub ps: PermissionSet,
+    pub policies: Vec<(Uuid, String)>,
+    pub boundary: Option<(Uuid, String)>,
+    pub roles: i64,
+    pub current: i64,
+}
+
+/// Every permission set with its summary, in a fixed number of queries.
+pub async fn list_summaries(app: &App) -> Result<Vec<Summary>> {
+    let mut tx = app.db.read().await?;
+    let sets = store::list_permission_sets(&mut tx, 1000).await?;
+    let attachments = store::all_attachments(&mut tx).await?;
+    let counts: std::collections::HashMap<Uuid, (i64, i64)> =
+        store::provisioning_summary(&mut tx).await?.into_iter().map(|(id, n, c)| (id, (n, c))).collect();
+    let names: std::collections::HashMap<Uuid, String> =
+        store::list_policies(&mut tx, 1000).await?.into_iter().map(|p| (p.id, p.name)).collect();
+    Ok(sets
+        .into_iter()
+        .map(|ps| {
+            let policies =
+                attachments.iter().filter(|(s, _, _)| *s == ps.id).map(|(_, id, name)| (*id, name.clone())).collect();
+            let boundary = ps.boundary_policy_id.and_then(|b| names.get(&b).map(|n| (b, n.clone())));
+            let (roles, current) = counts.get(&ps.id).copied().unwrap_or((0, 0));
+            Summary { ps, policies, boundary, roles, current }
+        })
+        .collect())
+}
+
+/// `provisioned` (every role current), `updating` or `not_assigned`.
+pub fn provisioning_status(roles: i64, current: i64) -> &'static str {
+    if roles == 0 {
+        "not_assigned"
+    } else if current >= roles {
+        "provisioned"
+    } else {
+        "updating"
+    }
+}
+
 pub async fn attached_policies(app: &App, id: Uuid) -> Result<Vec<ManagedPolicy>> {
     let mut tx = app.db.conn().await?;
     Ok(store::attached_policies(&mut tx, id).await?)

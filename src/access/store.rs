@@ -308,6 +308,21 @@ pub async fn attached_policies(tx: &mut Tx, ps: Uuid) -> Result<Vec<ManagedPolic
     db_run!(tx, c => sqlx::query_as(sql).bind(ps).fetch_all(c).await)
 }
 
+/// (permission set, policy id, policy name) of every attachment, by policy name.
+pub async fn all_attachments(tx: &mut Tx) -> Result<Vec<(Uuid, Uuid, String)>, sqlx::Error> {
+    db_run!(tx, c => sqlx::query_as(
+        "SELECT a.permission_set_id, p.id, p.name FROM permission_set_policies a JOIN managed_policies p ON p.id = a.policy_id ORDER BY p.name_key")
+        .fetch_all(c).await)
+}
+
+/// (permission set, roles, roles at its current revision) of every provisioned permission set.
+pub async fn provisioning_summary(tx: &mut Tx) -> Result<Vec<(Uuid, i64, i64)>, sqlx::Error> {
+    db_run!(tx, c => sqlx::query_as(
+        "SELECT r.permission_set_id, COUNT(*), COALESCE(SUM(CASE WHEN r.revision >= p.revision THEN 1 ELSE 0 END), 0) \
+         FROM account_roles r JOIN permission_sets p ON p.id = r.permission_set_id GROUP BY r.permission_set_id")
+        .fetch_all(c).await)
+}
+
 /// Attaches a policy; false if it was attached already.
 pub async fn attach_policy(tx: &mut Tx, ps: Uuid, policy: Uuid) -> Result<bool, sqlx::Error> {
     db_run!(tx, c => sqlx::query("INSERT INTO permission_set_policies (permission_set_id, policy_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")

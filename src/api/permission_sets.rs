@@ -5,7 +5,7 @@ use super::auth::Admin;
 use super::error::{ApiJson, ApiPath, ApiResult, ErrorBody};
 use super::views::List;
 use crate::access::model::{ManagedPolicy, PermissionSet, iso_duration, role_arn};
-use crate::access::permission_sets::{self as service, PermissionSetInput};
+use crate::access::permission_sets::{self as service, PermissionSetInput, Summary};
 use crate::app::AppState;
 use crate::clock::format_unix;
 use crate::error::Error;
@@ -84,8 +84,10 @@ pub struct PolicyRef {
 pub struct ProvisioningView {
     /// `provisioned` (every role is current), `updating`, or `not_assigned`.
     pub status: String,
-    pub accounts: usize,
-    pub current: usize,
+    pub accounts: i64,
+    pub current: i64,
+    /// Each account's role (in `GET /permission-sets/{id}`; lists give only the counts).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<RoleView>,
 }
 
@@ -177,6 +179,32 @@ impl PermissionSetBody {
     }
 }
 
+/// The view of a permission set; `roles` lists where it is provisioned (empty in lists, which
+/// give only the counts).
+fn view(s: Summary, roles: Vec<RoleView>) -> PermissionSetView {
+    let ps = s.ps;
+    PermissionSetView {
+        id: ps.id,
+        session_duration: iso_duration(ps.session_duration),
+        session_duration_secs: ps.session_duration,
+        managed_policies: s.policies.into_iter().map(|(id, name)| PolicyRef { id, name }).collect(),
+        inline_policy: ps.inline_policy.as_deref().map(document_value),
+        permissions_boundary: s.boundary.map(|(id, name)| PolicyRef { id, name }),
+        revision: ps.revision,
+        provisioning: ProvisioningView {
+            status: service::provisioning_status(s.roles, s.current).into(),
+            accounts: s.roles,
+            current: s.current,
+            roles,
+        },
+        created_at: format_unix(ps.created_at),
+        updated_at: format_unix(ps.updated_at),
+        name: ps.name,
+        description: ps.description,
+        relay_state: ps.relay_state,
+    }
+}
+
 async fn ps_view(app: &AppState, ps: &PermissionSet) -> Result<PermissionSetView, Error> {
     let attached = service::attached_policies(app, ps.id).await?;
     let roles = service::provisioning(app, ps.id).await?;
@@ -184,44 +212,26 @@ async fn ps_view(app: &AppState, ps: &PermissionSet) -> Result<PermissionSetView
         Some(b) => Some(service::get_policy(app, b).await?),
         None => None,
     };
-    let current = roles.iter().filter(|r| r.revision >= ps.revision).count();
-    let status = if roles.is_empty() {
-        "not_assigned"
-    } else if current == roles.len() {
-        "provisioned"
-    } else {
-        "updating"
+    let current = roles.iter().filter(|r| r.revision >= ps.revision).count() as i64;
+    let role_views = roles
+        .iter()
+        .map(|r| RoleView {
+            account_id: r.account_id.clone(),
+            account_name: r.account_name.clone(),
+            role_arn: role_arn(&r.account_id, &ps.name),
+            revision: r.revision,
+            current: r.revision >= ps.revision,
+            provisioned_at: format_unix(r.provisioned_at),
+        })
+        .collect();
+    let summary = Summary {
+        ps: ps.clone(),
+        policies: attached.into_iter().map(|p| (p.id, p.name)).collect(),
+        boundary: boundary.map(|p| (p.id, p.name)),
+        roles: roles.len() as i64,
+        current,
     };
-    Ok(PermissionSetView {
-        id: ps.id,
-        name: ps.name.clone(),
-        description: ps.description.clone(),
-        session_duration: iso_duration(ps.session_duration),
-        session_duration_secs: ps.session_duration,
-        relay_state: ps.relay_state.clone(),
-        managed_policies: attached.iter().map(|p| PolicyRef { id: p.id, name: p.name.clone() }).collect(),
-        inline_policy: ps.inline_policy.as_deref().map(document_value),
-        permissions_boundary: boundary.map(|p| PolicyRef { id: p.id, name: p.name }),
-        revision: ps.revision,
-        provisioning: ProvisioningView {
-            status: status.into(),
-            accounts: roles.len(),
-            current,
-            roles: roles
-                .iter()
-                .map(|r| RoleView {
-                    account_id: r.account_id.clone(),
-                    account_name: r.account_name.clone(),
-                    role_arn: role_arn(&r.account_id, &ps.name),
-                    revision: r.revision,
-                    current: r.revision >= ps.revision,
-                    provisioned_at: format_unix(r.provisioned_at),
-                })
-                .collect(),
-        },
-        created_at: format_unix(ps.created_at),
-        updated_at: format_unix(ps.updated_at),
-    })
+    Ok(view(summary, role_views))
 }
 
 /// List managed policies by name.
@@ -322,10 +332,7 @@ pub async fn delete_policy(
 #[utoipa::path(get, path = "/api/v1/permission-sets", tag = "permission sets",
     responses((status = 200, body = List<PermissionSetView>), (status = 401, body = ErrorBody)))]
 pub async fn list_permission_sets(State(app): State<AppState>, _: Admin) -> ApiResult<Json<List<PermissionSetView>>> {
-    let mut items = Vec::new();
-    for ps in service::list_permission_sets(&app).await? {
-        items.push(ps_view(&app, &ps).await?);
-    }
+    let items = service::list_summaries(&app).await?.into_iter().map(|s| view(s, Vec::new())).collect();
     Ok(Json(List { items, next: None }))
 }
 

@@ -6,7 +6,7 @@ use super::admin::{PageResult, error_text, with_status};
 use super::home::{NoticeQuery, duration_label};
 use super::{AdminUser, Layout, PortalForm, render, see_other, when};
 use crate::access::assignments;
-use crate::access::model::{Assignment, ManagedPolicy, PermissionSet, RoleStatus, iso_duration};
+use crate::access::model::{Assignment, ManagedPolicy, PermissionSet, iso_duration};
 use crate::access::permission_sets::{self as service, PermissionSetInput};
 use crate::access::store::AssignmentFilter;
 use crate::api::decisions::{SimulateBody, simulation_from};
@@ -164,16 +164,6 @@ pub struct PsRow {
     pub status: &'static str,
 }
 
-fn status_of(ps: &PermissionSet, roles: &[RoleStatus]) -> &'static str {
-    if roles.is_empty() {
-        "not_assigned"
-    } else if roles.iter().all(|r| r.revision >= ps.revision) {
-        "provisioned"
-    } else {
-        "updating"
-    }
-}
-
 #[derive(Debug, Default, Deserialize)]
 pub struct PermissionSetForm {
     #[serde(default)]
@@ -222,11 +212,16 @@ async fn permission_sets_page(
     form: PermissionSetForm,
     error: Option<String>,
 ) -> PageResult {
-    let mut rows = Vec::new();
-    for ps in service::list_permission_sets(app).await.map_err(|e| me.0.fail(e))? {
-        let roles = service::provisioning(app, ps.id).await.map_err(|e| me.0.fail(e))?;
-        rows.push(PsRow { duration: duration_label(ps.session_duration), status: status_of(&ps, &roles), ps });
-    }
+    let rows = service::list_summaries(app)
+        .await
+        .map_err(|e| me.0.fail(e))?
+        .into_iter()
+        .map(|s| PsRow {
+            duration: duration_label(s.ps.session_duration),
+            status: service::provisioning_status(s.roles, s.current),
+            ps: s.ps,
+        })
+        .collect();
     let layout = Layout::new("Permission sets", Some(&me.0), &me.0.csrf).with_notice(notice).with_error(error);
     Ok(render(&PermissionSetsPage { layout, rows, form }))
 }
@@ -293,7 +288,8 @@ async fn permission_set_page(
         inline_policy: ps.inline_policy.as_deref().map(pretty).unwrap_or_default(),
         boundary: boundary_name,
     });
-    let status = status_of(&ps, &roles);
+    let current = roles.iter().filter(|r| r.revision >= ps.revision).count() as i64;
+    let status = service::provisioning_status(roles.len() as i64, current);
     let roles = roles
         .into_iter()
         .map(|r| RoleRow {

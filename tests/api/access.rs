@@ -248,6 +248,13 @@ async fn editing_a_permission_set_reprovisions_it_everywhere() {
     let (_, ps) = org.api.get(&format!("/permission-sets/{}", org.ps)).await;
     assert_eq!(ps["provisioning"]["status"], "provisioned", "{ps}");
     assert_eq!(ps["provisioning"]["accounts"], 2);
+    let (_, list) = org.api.get("/permission-sets").await;
+    let listed = &list["items"][0];
+    assert_eq!(
+        (listed["provisioning"]["status"].clone(), listed["provisioning"]["current"].clone()),
+        (json!("provisioned"), json!(2))
+    );
+    assert_eq!(listed["managed_policies"][0]["name"], "ReadS3", "{list}");
     let rev = ps["revision"].as_i64().expect("revision");
 
     // A new inline policy denies what the managed policy allows.
