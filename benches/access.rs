@@ -12,7 +12,8 @@
 //! 1. `POST /api/v1/authorize`: latency one at a time, then throughput and latency with 16
 //!    clients, and latency at about half of that throughput;
 //! 2. the decision service in-process (one database statement + cached compiled policies);
-//! 3. the user's account and role listing: `GET /api/v1/users/{id}/access` and the portal home.
+//! 3. the user's account and role listing: `GET /api/v1/users/{id}/access` and the portal home;
+//! 4. editing a permission set, which re-provisions its role in every account in one transaction.
 
 use lanyard::access::model::{AccountId, ROOT_OU_ID};
 use lanyard::access::{permission_sets, store};
@@ -224,6 +225,22 @@ async fn main() {
         "seeded 1,000 accounts, 200 groups, 10 permission sets, 20,000 assignments in {:.1} s",
         start.elapsed().as_secs_f64()
     );
+
+    // 4. Editing a permission set re-provisions it in its own transaction: how long for one
+    //    assigned in every account of the bench?
+    let mut took = Vec::new();
+    for i in 0..5 {
+        let t = Instant::now();
+        let input = permission_sets::PermissionSetInput {
+            description: Some(format!("edit {i}")),
+            session_duration: Some(if i % 2 == 0 { "PT4H".into() } else { "PT3H".into() }),
+            ..Default::default()
+        };
+        permission_sets::update_permission_set(&app, &ctx, sets[0], input).await.expect("update");
+        took.push(t.elapsed());
+    }
+    let roles = permission_sets::provisioning(&app, sets[0]).await.expect("roles").len();
+    report(&format!("edit a permission set and re-provision its {roles} roles"), took);
 
     // The user's roles, to ask about.
     let access =

@@ -88,14 +88,23 @@ CREATE UNIQUE INDEX assignments_group ON assignments (group_id, account_id, perm
 CREATE INDEX assignments_target ON assignments (account_id, permission_set_id);
 CREATE INDEX assignments_permission_set ON assignments (permission_set_id);
 
--- Provisioned roles: one per (account, permission set) that has assignments, carrying the
--- permission set as it was at `revision` (policies resolved to documents). Decisions use this
--- snapshot, so what an account grants changes exactly when provisioning reaches it.
+-- A permission set as it was at a revision, policies resolved to documents: what decisions
+-- evaluate. Written once per revision, kept while a role still carries it.
+CREATE TABLE permission_set_snapshots (
+    permission_set_id BLOB NOT NULL REFERENCES permission_sets (id) ON DELETE CASCADE,
+    revision          BIGINT NOT NULL,
+    snapshot          TEXT NOT NULL,
+    created_at        BIGINT NOT NULL,
+    PRIMARY KEY (permission_set_id, revision)
+);
+
+-- Provisioned roles: one per (account, permission set) that has assignments, carrying one
+-- revision of the permission set. What an account grants changes exactly when provisioning
+-- moves its role to a new revision.
 CREATE TABLE account_roles (
     account_id        TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     permission_set_id BLOB NOT NULL REFERENCES permission_sets (id) ON DELETE CASCADE,
     revision          BIGINT NOT NULL,
-    snapshot          TEXT NOT NULL,
     provisioned_at    BIGINT NOT NULL,
     PRIMARY KEY (account_id, permission_set_id)
 );

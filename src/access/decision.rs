@@ -4,8 +4,8 @@
 //!
 //! A decision is one database statement (is the user active and assigned this role, through a
 //! group or directly, in an active account, and at which revision?) plus an in-process cache of
-//! compiled policies keyed by (account, permission set) and checked against that revision, so
-//! every instance sees an edit as soon as provisioning writes it.
+//! compiled permission sets keyed by (permission set, revision) — revisions never change — so
+//! every instance sees an edit as soon as provisioning moves the role.
 
 use super::model::{AccountId, Snapshot};
 use super::permission_sets::validate_document;
@@ -38,24 +38,24 @@ pub struct CompiledRole {
     pub boundary: Option<Vec<NamedPolicy>>,
 }
 
-/// Compiled roles by (account, permission set).
+/// Compiled permission sets by (permission set, revision): a revision never changes, so one
+/// entry serves every account whose role carries it.
 #[derive(Debug, Default)]
 pub struct RoleCache {
-    roles: RwLock<HashMap<(String, Uuid), Arc<CompiledRole>>>,
+    roles: RwLock<HashMap<(Uuid, i64), Arc<CompiledRole>>>,
 }
 
 impl RoleCache {
-    fn get(&self, account: &str, ps: Uuid, revision: i64) -> Option<Arc<CompiledRole>> {
-        let roles = self.roles.read().ok()?;
-        roles.get(&(account.to_string(), ps)).filter(|r| r.revision == revision).cloned()
+    fn get(&self, ps: Uuid, revision: i64) -> Option<Arc<CompiledRole>> {
+        self.roles.read().ok()?.get(&(ps, revision)).cloned()
     }
 
-    fn put(&self, account: &str, ps: Uuid, role: Arc<CompiledRole>) {
+    fn put(&self, ps: Uuid, revision: i64, role: Arc<CompiledRole>) {
         if let Ok(mut roles) = self.roles.write() {
             if roles.len() >= CACHE_LIMIT {
                 roles.clear();
             }
-            roles.insert((account.to_string(), ps), role);
+            roles.insert((ps, revision), role);
         }
     }
 }
@@ -200,13 +200,13 @@ pub async fn authorize(app: &App, caller: &Ctx, q: &Question<'_>) -> Result<Auth
     // The snapshot, when the compiled role is not cached at this revision; a role removed in
     // between decides like an unassigned one.
     let found = match found {
-        Some(f) => match app.roles.get(account.as_str(), f.permission_set_id, f.revision) {
+        Some(f) => match app.roles.get(f.permission_set_id, f.revision) {
             Some(c) => Some((f, c)),
-            None => match store::role_snapshot(&mut conn, account.as_str(), f.permission_set_id).await? {
-                Some((rev, text)) => {
+            None => match store::find_snapshot(&mut conn, f.permission_set_id, f.revision).await? {
+                Some(text) => {
                     let snap: Snapshot = serde_json::from_str(&text).map_err(Error::internal)?;
-                    let c = Arc::new(compile(&snap, rev)?);
-                    app.roles.put(account.as_str(), f.permission_set_id, c.clone());
+                    let c = Arc::new(compile(&snap, f.revision)?);
+                    app.roles.put(f.permission_set_id, f.revision, c.clone());
                     Some((f, c))
                 }
                 None => None,

@@ -467,35 +467,32 @@ async fn snapshot(tx: &mut Tx, ps: &PermissionSet) -> Result<Snapshot> {
     Ok(Snapshot { permission_set: ps.name.clone(), session_duration: ps.session_duration, policies, boundary })
 }
 
-/// Writes the permission set's current revision to its role in `only` (one account) or in every
-/// account where it is assigned, and removes roles no assignment needs. Returns the accounts
-/// written. Runs in the caller's transaction.
-pub async fn provision_in(tx: &mut Tx, id: Uuid, only: Option<&str>, now: i64) -> Result<Vec<String>> {
-    let Some(ps) = store::find_permission_set(tx, id).await? else { return Ok(Vec::new()) };
+/// Moves the permission set's role to its current revision in `only` (one account) or in every
+/// account where it is assigned (the revision's snapshot is written once, and each role row
+/// only points at it), and removes roles no assignment needs. Returns the roles written. Runs
+/// in the caller's transaction.
+pub async fn provision_in(tx: &mut Tx, id: Uuid, only: Option<&str>, now: i64) -> Result<u64> {
+    let Some(ps) = store::find_permission_set(tx, id).await? else { return Ok(0) };
     let snap = serde_json::to_string(&snapshot(tx, &ps).await?).map_err(Error::internal)?;
-    let accounts = match only {
-        Some(a) => vec![a.to_string()],
-        None => store::assigned_accounts(tx, id).await?,
-    };
-    for a in &accounts {
-        store::upsert_role(tx, a, id, ps.revision, &snap, now).await?;
-    }
+    store::insert_snapshot(tx, id, ps.revision, &snap, now).await?;
+    let written = store::upsert_roles(tx, id, ps.revision, only, now).await?;
     if only.is_none() {
         store::delete_unassigned_roles(tx, id).await?;
     }
-    Ok(accounts)
+    store::delete_unused_snapshots(tx, id, ps.revision).await?;
+    Ok(written)
 }
 
 /// [`provision_in`] everywhere, with an audit record when any account was written.
 async fn provision_audited(tx: &mut Tx, ctx: &Ctx, id: Uuid, now: i64) -> Result<()> {
-    let accounts = provision_in(tx, id, None, now).await?;
-    if !accounts.is_empty() {
+    let written = provision_in(tx, id, None, now).await?;
+    if written > 0 {
         audit::record(
             tx,
             now,
             &ctx.origin,
             audit::Event::new(&ctx.actor, "permission_set.provision", "permission_set", id)
-                .details(json!({"accounts": accounts.len()})),
+                .details(json!({"roles": written})),
         )
         .await?;
     }

@@ -392,12 +392,6 @@ pub async fn list_assignments(
         .fetch_all(c).await)
 }
 
-/// Accounts where a permission set has at least one assignment.
-pub async fn assigned_accounts(tx: &mut Tx, ps: Uuid) -> Result<Vec<String>, sqlx::Error> {
-    db_run!(tx, c => sqlx::query_scalar("SELECT DISTINCT account_id FROM assignments WHERE permission_set_id = $1 ORDER BY account_id")
-        .bind(ps).fetch_all(c).await)
-}
-
 pub async fn count_assignments(tx: &mut Tx, ps: Uuid) -> Result<i64, sqlx::Error> {
     db_run!(tx, c => sqlx::query_scalar("SELECT COUNT(*) FROM assignments WHERE permission_set_id = $1").bind(ps).fetch_one(c).await)
 }
@@ -408,22 +402,46 @@ pub async fn count_account_assignments(tx: &mut Tx, account: &str) -> Result<i64
 
 // ---- provisioned roles ----
 
-/// Writes a role at `revision`, never moving one back to an older revision (two instances may
-/// provision at once).
-pub async fn upsert_role(
+/// Stores the snapshot of a permission set at `revision` (once; a second write is a no-op).
+pub async fn insert_snapshot(
     tx: &mut Tx,
-    account: &str,
     ps: Uuid,
     revision: i64,
     snapshot: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
     db_run!(tx, c => sqlx::query(
-        "INSERT INTO account_roles (account_id, permission_set_id, revision, snapshot, provisioned_at) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (account_id, permission_set_id) DO UPDATE SET revision = excluded.revision, snapshot = excluded.snapshot, \
-         provisioned_at = excluded.provisioned_at WHERE account_roles.revision < excluded.revision")
-        .bind(account).bind(ps).bind(revision).bind(snapshot).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        "INSERT INTO permission_set_snapshots (permission_set_id, revision, snapshot, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (permission_set_id, revision) DO NOTHING")
+        .bind(ps).bind(revision).bind(snapshot).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
     Ok(())
+}
+
+/// Moves the permission set's role to `revision` in `only` (one account) or in every account
+/// where it is assigned, creating roles that are missing; never moves a role back to an older
+/// revision (two instances may provision at once). Returns the roles written.
+pub async fn upsert_roles(
+    tx: &mut Tx,
+    ps: Uuid,
+    revision: i64,
+    only: Option<&str>,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    db_run!(tx, c => sqlx::query(
+        "INSERT INTO account_roles (account_id, permission_set_id, revision, provisioned_at) \
+         SELECT DISTINCT account_id, $1, $2, $3 FROM assignments WHERE permission_set_id = $1 AND ($4 IS NULL OR account_id = $4) \
+         ON CONFLICT (account_id, permission_set_id) DO UPDATE SET revision = excluded.revision, \
+         provisioned_at = excluded.provisioned_at WHERE account_roles.revision < excluded.revision")
+        .bind(ps).bind(revision).bind(now).bind(only).execute(c).await.map(|r| r.rows_affected()))
+}
+
+/// Drops the snapshots of a permission set that no role carries any more (the current
+/// revision's is kept).
+pub async fn delete_unused_snapshots(tx: &mut Tx, ps: Uuid, current: i64) -> Result<u64, sqlx::Error> {
+    db_run!(tx, c => sqlx::query(
+        "DELETE FROM permission_set_snapshots WHERE permission_set_id = $1 AND revision <> $2 \
+         AND revision NOT IN (SELECT revision FROM account_roles WHERE permission_set_id = $1)")
+        .bind(ps).bind(current).execute(c).await.map(|r| r.rows_affected()))
 }
 
 /// Removes the roles of a permission set in accounts where it is no longer assigned.
@@ -490,9 +508,10 @@ pub async fn usable_role(
         .bind(account).bind(ps_key).bind(user).fetch_optional(c).await)
 }
 
-pub async fn role_snapshot(tx: &mut Tx, account: &str, ps: Uuid) -> Result<Option<(i64, String)>, sqlx::Error> {
-    db_run!(tx, c => sqlx::query_as("SELECT revision, snapshot FROM account_roles WHERE account_id = $1 AND permission_set_id = $2")
-        .bind(account).bind(ps).fetch_optional(c).await)
+/// The snapshot of a permission set at a revision.
+pub async fn find_snapshot(tx: &mut Tx, ps: Uuid, revision: i64) -> Result<Option<String>, sqlx::Error> {
+    db_run!(tx, c => sqlx::query_scalar("SELECT snapshot FROM permission_set_snapshots WHERE permission_set_id = $1 AND revision = $2")
+        .bind(ps).bind(revision).fetch_optional(c).await)
 }
 
 /// The (account, permission set) pairs a user is assigned, directly or through their groups.

@@ -297,6 +297,15 @@ async fn editing_a_permission_set_reprovisions_it_everywhere() {
     let (_, ps) = org.api.get(&format!("/permission-sets/{}", org.ps)).await;
     assert_eq!(ps["provisioning"]["status"], "provisioned", "{ps}");
 
+    // Each revision's snapshot is written once; those no role carries any more are gone.
+    let mut tx = org.api.t.app.db.conn().await.expect("conn");
+    let ps_id: uuid::Uuid = org.ps.parse().expect("uuid");
+    let kept: i64 = lanyard::db_run!(&mut tx, c => sqlx::query_scalar("SELECT COUNT(*) FROM permission_set_snapshots WHERE permission_set_id = $1")
+        .bind(ps_id).fetch_one(c).await)
+    .expect("count");
+    assert_eq!(kept, 1, "only the revision the roles carry is kept");
+    drop(tx);
+
     // Still assigned: neither the policy nor the permission set can be deleted.
     let (st, _) = org.api.delete(&format!("/policies/{}", org.policy)).await;
     assert_eq!(st, StatusCode::CONFLICT);
