@@ -28,6 +28,8 @@ pub struct App {
     pub audit_batch: crate::audit::batch::Batcher,
     /// Sign-in attempts in flight per username on this instance (see `authn::throttle`).
     pub attempts: crate::authn::throttle::Inflight,
+    /// Sign-in requests per client IP (see `signin.rate_per_ip`).
+    pub signin_rate: crate::ratelimit::RateLimiter,
 }
 
 impl App {
@@ -53,6 +55,7 @@ impl App {
         let passwords = PasswordPolicy::new(config.password.min_length as usize);
         let webauthn = crate::authn::webauthn::relying_party(&config.public_url());
         let audit_batch = crate::audit::batch::Batcher::start(db.clone());
+        let signin_rate = crate::ratelimit::RateLimiter::new(config.signin.rate_per_ip, config.signin.rate_burst);
         if webauthn.is_none() {
             tracing::warn!(public_url = %config.public_url(), "passkeys are off: the public URL needs a host name, not an IP address");
         }
@@ -68,6 +71,7 @@ impl App {
             roles: Default::default(),
             audit_batch,
             attempts: Default::default(),
+            signin_rate,
         })
     }
 

@@ -105,6 +105,11 @@ pub struct SigninConfig {
     pub max_concurrent_hashes: u32,
     /// Sign-ins that may wait for a hashing slot before new ones are refused with 503.
     pub max_queued_hashes: u32,
+    /// Sign-in requests (password, second factor, passkey steps) per second from one client IP,
+    /// right or wrong, on each instance; 0 turns the limit off.
+    pub rate_per_ip: u32,
+    /// How many of those may come at once before the rate applies.
+    pub rate_burst: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -179,6 +184,8 @@ impl Default for SigninConfig {
             ip_max_failures: 100,
             max_concurrent_hashes: 0,
             max_queued_hashes: 256,
+            rate_per_ip: 10,
+            rate_burst: 60,
         }
     }
 }

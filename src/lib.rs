@@ -10,7 +10,8 @@
 //! - [`authn`]: passwords, throttling, sessions, sign-in, CSRF, admin API tokens.
 //! - [`api`]: the admin API under `/api/v1` and its OpenAPI document.
 //! - [`portal`]: people's pages and admin pages.
-//! - [`jobs`]: periodic clean-up.
+//! - [`jobs`]: periodic clean-up and provisioning repair.
+//! - [`ratelimit`]: per-key token buckets (sign-in requests per client IP).
 //! - [`cli`]: the `lanyard` command.
 
 pub mod access;
@@ -27,4 +28,5 @@ pub mod directory;
 pub mod error;
 pub mod jobs;
 pub mod portal;
+pub mod ratelimit;
 pub mod server;

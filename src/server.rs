@@ -101,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         .route("/static/{*path}", axum::routing::get(crate::portal::assets::serve))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), csrf_guard))
+        .layer(middleware::from_fn_with_state(state.clone(), signin_rate_limit))
         .layer(sessions)
         .layer(
             ServiceBuilder::new()
@@ -342,6 +343,30 @@ async fn csrf_guard(State(app): State<AppState>, req: Request, next: Next) -> Re
         }
     }
     resp
+}
+
+/// Limits the sign-in steps (anyone may call them; each costs a hash, a code check or a session
+/// row) per client IP, before any of that work is done.
+async fn signin_rate_limit(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    if req.method() == Method::POST && req.uri().path().starts_with("/signin") {
+        let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().cloned();
+        let ip = client_ip(&app, req.headers(), peer.as_ref());
+        if let Err(wait) = app.signin_rate.check(&ip, app.now()) {
+            metrics::counter!("lanyard_signins_total", "outcome" => "rate_limited").increment(1);
+            let rid = request_id(req.headers());
+            let msg = format!("Too many sign-in requests from your address. Try again in {wait} seconds.");
+            let mut resp = if req.uri().path().starts_with("/signin/webauthn") {
+                crate::api::error::json_error(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", &msg)
+            } else {
+                crate::portal::error_page(StatusCode::TOO_MANY_REQUESTS, "Slow down", &msg, &rid)
+            };
+            if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return resp;
+        }
+    }
+    next.run(req).await
 }
 
 fn form_urlencoded_field(body: &[u8], name: &str) -> Option<String> {

@@ -276,3 +276,55 @@ async fn a_persons_token_dies_when_they_stop_being_an_active_administrator() {
     assert_eq!(status(secret).await, StatusCode::UNAUTHORIZED, "a disabled administrator's token stops");
     assert_eq!(status(root).await, StatusCode::OK, "tokens made on the server itself have no person behind them");
 }
+
+#[tokio::test]
+async fn sign_in_requests_are_rate_limited_per_client_address() {
+    let t = spawn_app_with(|c| {
+        c.signin.rate_per_ip = 1;
+        c.signin.rate_burst = 3;
+        c.http.trust_forwarded_for = true;
+    })
+    .await;
+    let c = client();
+    let token = t.csrf(&c, "/signin").await;
+    // A different username each time, so only the request rate, not the failure count, limits.
+    let n = std::sync::atomic::AtomicU32::new(0);
+    let post = |ip: &'static str| {
+        let c = c.clone();
+        let token = token.clone();
+        let url = t.url("/signin");
+        let who = format!("user{}", n.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        async move {
+            c.post(url)
+                .header("x-forwarded-for", ip)
+                .form(&[
+                    ("username", who.as_str()),
+                    ("password", "wrong password entirely"),
+                    ("csrf_token", token.as_str()),
+                ])
+                .send()
+                .await
+                .expect("post")
+        }
+    };
+    for _ in 0..3 {
+        assert_ne!(post("10.0.0.1").await.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+    let limited = post("10.0.0.1").await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(limited.headers()["retry-after"], "1");
+    assert!(limited.text().await.expect("body").contains("Too many sign-in requests"));
+    assert_ne!(post("10.0.0.2").await.status(), StatusCode::TOO_MANY_REQUESTS, "another address has its own budget");
+    t.clock.advance(time::Duration::seconds(1));
+    assert_ne!(post("10.0.0.1").await.status(), StatusCode::TOO_MANY_REQUESTS, "the bucket refills");
+    let r = c
+        .post(t.url("/signin/webauthn/start"))
+        .header("x-forwarded-for", "10.0.0.1")
+        .header("x-csrf-token", token.as_str())
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "the passkey steps count too");
+    assert_eq!(r.json::<Value>().await.expect("json")["error"], "too_many_requests");
+}
