@@ -125,6 +125,10 @@ pub struct Inflight {
 pub struct Attempt {
     key: String,
     counts: Arc<Mutex<HashMap<String, u32>>>,
+    /// Attempts in flight when this one entered, itself included. Taken at entry, not at the
+    /// check: one that ends between this attempt's read of the counters and its check would
+    /// otherwise leave the count lower than the failures that read saw.
+    position: u32,
 }
 
 impl Drop for Attempt {
@@ -145,10 +149,15 @@ impl Inflight {
     /// attempt that ended earlier has committed its failure by then, and one still running is
     /// counted here, so [`Attempt::within_budget`] sees them all.
     pub fn enter(&self, user: &str) -> Attempt {
-        if let Ok(mut m) = self.counts.lock() {
-            *m.entry(user.to_string()).or_insert(0) += 1;
-        }
-        Attempt { key: user.to_string(), counts: self.counts.clone() }
+        let position = match self.counts.lock() {
+            Ok(mut m) => {
+                let n = m.entry(user.to_string()).or_insert(0);
+                *n += 1;
+                *n
+            }
+            Err(_) => u32::MAX,
+        };
+        Attempt { key: user.to_string(), counts: self.counts.clone(), position }
     }
 }
 
@@ -159,8 +168,7 @@ impl Attempt {
     pub fn within_budget(&self, cfg: &SigninConfig, failures: i64) -> bool {
         let to_lockout = i64::from(cfg.max_failures) - failures;
         let to_delay = (i64::from(cfg.delay_after) - failures).max(1);
-        let in_flight = self.counts.lock().ok().and_then(|m| m.get(&self.key).copied()).unwrap_or(u32::MAX);
-        i64::from(in_flight) <= to_lockout.min(to_delay)
+        i64::from(self.position) <= to_lockout.min(to_delay)
     }
 }
 
@@ -184,6 +192,11 @@ mod tests {
         assert!(!f.enter("user:a").within_budget(&cfg, 5));
         drop(one);
         assert!(!f.enter("user:a").within_budget(&cfg, 10), "none once locked");
+        let early: Vec<Attempt> = (0..3).map(|_| f.enter("user:c")).collect();
+        let late = f.enter("user:c");
+        drop(early);
+        assert!(!late.within_budget(&cfg, 0), "counted as the fourth, whatever ended since it entered");
+        drop(late);
         assert!(f.counts.lock().expect("lock").is_empty(), "every attempt ends when dropped");
     }
 }
