@@ -7,7 +7,7 @@ use crate::app::App;
 use crate::audit;
 use crate::db::{Tx, is_unique_violation};
 use crate::directory::Ctx;
-use crate::directory::model::{Email, Page, decode_cursor, encode_cursor, parse_description};
+use crate::directory::model::{Email, Page, clamp_limit, decode_cursor, encode_cursor, parse_description};
 use crate::error::{Error, Result};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -286,17 +286,11 @@ pub async fn list_accounts(
         Some(c) => decode_cursor(c)?,
         None => String::new(),
     };
-    let limit = if limit <= 0 { 100 } else { limit.min(1000) };
+    let limit = clamp_limit(limit);
     let prefix = prefix.map(|p| p.trim().to_lowercase()).filter(|p| !p.is_empty());
     let mut tx = app.db.conn().await?;
-    let mut rows = store::list_accounts(&mut tx, &after, prefix.as_deref(), ou, limit + 1).await?;
-    let next = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|(_, k)| encode_cursor(k))
-    } else {
-        None
-    };
-    Ok(Page { items: rows.into_iter().map(|(a, _)| a).collect(), next })
+    let rows = store::list_accounts(&mut tx, &after, prefix.as_deref(), ou, limit + 1).await?;
+    Ok(Page::cut(rows, limit, |(_, k)| encode_cursor(k)).map(|(a, _)| a))
 }
 
 /// Changes an account; suspending it stops every role in it at once (decisions check status).

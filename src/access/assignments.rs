@@ -9,7 +9,7 @@ use crate::app::App;
 use crate::audit;
 use crate::db::{is_foreign_key_violation, is_unique_violation};
 use crate::directory::Ctx;
-use crate::directory::model::Page;
+use crate::directory::model::{Page, clamp_limit};
 use crate::error::{Error, Result};
 use serde::Serialize;
 use serde_json::json;
@@ -112,16 +112,10 @@ pub async fn list_assignments(
         }
         None => None,
     };
-    let limit = if limit <= 0 { 100 } else { limit.min(1000) };
+    let limit = clamp_limit(limit);
     let mut tx = app.db.conn().await?;
-    let mut items = store::list_assignments(&mut tx, f, after, limit + 1).await?;
-    let next = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|a| a.id.to_string())
-    } else {
-        None
-    };
-    Ok(Page { items, next })
+    let items = store::list_assignments(&mut tx, f, after, limit + 1).await?;
+    Ok(Page::cut(items, limit, |a| a.id.to_string()))
 }
 
 /// One account a person can use, with the roles they have there.
@@ -158,21 +152,16 @@ pub async fn access_of(
         Some(c) => crate::directory::model::decode_cursor(c)?,
         None => String::new(),
     };
-    let limit = if limit <= 0 { 100 } else { limit.min(1000) };
+    let limit = clamp_limit(limit);
     let mut tx = app.db.read().await?;
-    let mut accounts = store::access_accounts(&mut tx, user, filter.as_deref(), &after, limit + 1).await?;
+    let accounts = store::access_accounts(&mut tx, user, filter.as_deref(), &after, limit + 1).await?;
     let total = match accounts.first() {
         Some(a) => a.4,
         // Past the last page: count on its own.
         None if !after.is_empty() => store::count_access_accounts(&mut tx, user, filter.as_deref()).await?,
         None => 0,
     };
-    let next = if accounts.len() as i64 > limit {
-        accounts.truncate(limit as usize);
-        accounts.last().map(|a| crate::directory::model::encode_cursor(&a.3))
-    } else {
-        None
-    };
+    let Page { items: accounts, next } = Page::cut(accounts, limit, |a| crate::directory::model::encode_cursor(&a.3));
     let Some(last) = accounts.last().map(|a| a.3.clone()) else {
         return Ok(AccessPage { accounts: Vec::new(), next: None, total });
     };

@@ -2,13 +2,9 @@
 //! provisioned roles. Functions take the caller's transaction.
 
 use super::model::{AccessRow, Account, Assignment, ManagedPolicy, OrgUnit, PermissionSet, RoleStatus};
-use crate::db::Tx;
+use crate::db::{Tx, prefix_end};
 use crate::db_run;
 use uuid::Uuid;
-
-fn prefix_end(prefix: &str) -> String {
-    format!("{prefix}\u{10FFFF}")
-}
 
 // ---- organisational units ----
 

@@ -185,6 +185,30 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
+impl<T> Page<T> {
+    /// A page from up to `limit + 1` rows fetched in order: an extra row means there is a next
+    /// page, whose cursor is `cursor` of the last row kept.
+    pub fn cut(mut items: Vec<T>, limit: i64, cursor: impl Fn(&T) -> String) -> Self {
+        let next = if items.len() as i64 > limit {
+            items.truncate(usize::try_from(limit).unwrap_or(0));
+            items.last().map(cursor)
+        } else {
+            None
+        };
+        Page { items, next }
+    }
+
+    /// The same page with each item mapped.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page { items: self.items.into_iter().map(f).collect(), next: self.next }
+    }
+}
+
+/// A page size as asked for: 100 when unset or not positive, at most 1000.
+pub fn clamp_limit(limit: i64) -> i64 {
+    if limit <= 0 { 100 } else { limit.min(1000) }
+}
+
 /// Listing parameters: prefix filters and keyset pagination.
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {

@@ -1,7 +1,7 @@
 //! Directory rules: validation, uniqueness, the last-administrator guard, and an audit record
 //! in the same transaction as every change.
 
-use super::model::{self, ADMIN_GROUP_ID, Email, Group, ListQuery, Page, Status, User, Username};
+use super::model::{self, ADMIN_GROUP_ID, Email, Group, ListQuery, Page, Status, User, Username, clamp_limit};
 use super::store;
 use crate::app::App;
 use crate::audit::{self, Actor, Origin};
@@ -44,10 +44,6 @@ pub fn user_json(u: &User) -> serde_json::Value {
 
 fn group_json(g: &Group) -> serde_json::Value {
     json!({"id": g.id, "name": g.name, "description": g.description})
-}
-
-fn clamp_limit(limit: i64) -> i64 {
-    if limit <= 0 { 100 } else { limit.min(1000) }
 }
 
 /// Creates a user, hashing the password if one is given (it must pass the password policy).
@@ -120,14 +116,8 @@ pub async fn list_users(app: &App, q: &ListQuery) -> Result<Page<User>> {
     let uprefix = q.username_prefix.as_ref().map(|p| p.trim().to_ascii_lowercase()).filter(|p| !p.is_empty());
     let eprefix = q.email_prefix.as_ref().map(|p| p.trim().to_lowercase()).filter(|p| !p.is_empty());
     let mut tx = app.db.read().await?;
-    let mut items = store::list_users(&mut tx, &after, uprefix.as_deref(), eprefix.as_deref(), limit + 1).await?;
-    let next = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|u| model::encode_cursor(&u.username.to_ascii_lowercase()))
-    } else {
-        None
-    };
-    Ok(Page { items, next })
+    let items = store::list_users(&mut tx, &after, uprefix.as_deref(), eprefix.as_deref(), limit + 1).await?;
+    Ok(Page::cut(items, limit, |u| model::encode_cursor(&u.username.to_ascii_lowercase())))
 }
 
 async fn guard_last_admin(tx: &mut crate::db::Tx, user: Uuid) -> Result<()> {
@@ -271,14 +261,8 @@ pub async fn list_groups(app: &App, prefix: Option<&str>, after: Option<&str>, l
     let limit = clamp_limit(limit);
     let prefix = prefix.map(|p| p.trim().to_lowercase()).filter(|p| !p.is_empty());
     let mut tx = app.db.read().await?;
-    let mut rows = store::list_groups(&mut tx, &after, prefix.as_deref(), limit + 1).await?;
-    let next = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|(_, k)| model::encode_cursor(k))
-    } else {
-        None
-    };
-    Ok(Page { items: rows.into_iter().map(|(g, _)| g).collect(), next })
+    let rows = store::list_groups(&mut tx, &after, prefix.as_deref(), limit + 1).await?;
+    Ok(Page::cut(rows, limit, |(_, k)| model::encode_cursor(k)).map(|(g, _)| g))
 }
 
 pub async fn update_group(
@@ -385,14 +369,8 @@ pub async fn list_members(app: &App, group: Uuid, after: Option<&str>, limit: i6
     let limit = clamp_limit(limit);
     let mut tx = app.db.read().await?;
     store::find_group(&mut tx, group).await?.ok_or(Error::NotFound("group"))?;
-    let mut items = store::list_members(&mut tx, group, &after, limit + 1).await?;
-    let next = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|u| model::encode_cursor(&u.username.to_ascii_lowercase()))
-    } else {
-        None
-    };
-    Ok(Page { items, next })
+    let items = store::list_members(&mut tx, group, &after, limit + 1).await?;
+    Ok(Page::cut(items, limit, |u| model::encode_cursor(&u.username.to_ascii_lowercase())))
 }
 
 pub async fn groups_of(app: &App, user: Uuid) -> Result<Vec<Group>> {

@@ -1,17 +1,12 @@
 //! SQL for users, groups and memberships. Functions take the caller's transaction.
 
 use super::model::{Group, User};
-use crate::db::Tx;
+use crate::db::{Tx, prefix_end};
 use crate::db_run;
 use uuid::Uuid;
 
 const USER_COLS: &str =
     "id, username, display_name, email, status, password_hash, must_change_password, created_at, updated_at";
-
-/// Upper bound for a prefix range: every string starting with `prefix` sorts below it.
-fn prefix_end(prefix: &str) -> String {
-    format!("{prefix}\u{10FFFF}")
-}
 
 pub struct NewUser<'a> {
     pub id: Uuid,
