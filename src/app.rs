@@ -30,6 +30,12 @@ pub struct App {
     pub attempts: crate::authn::throttle::Inflight,
     /// Sign-in requests per client IP (see `signin.rate_per_ip`).
     pub signin_rate: crate::ratelimit::RateLimiter,
+    /// OAuth requests (authorize, token, device, userinfo…) per client IP.
+    pub oidc_ip_rate: crate::ratelimit::RateLimiter,
+    /// Token requests per OAuth client.
+    pub oidc_client_rate: crate::ratelimit::RateLimiter,
+    /// The provider's signing keys, unsealed, with the JWKS (see `oidc::keys`).
+    pub oidc_keys: crate::oidc::keys::KeyCache,
 }
 
 impl App {
@@ -56,6 +62,9 @@ impl App {
         let webauthn = crate::authn::webauthn::relying_party(&config.public_url());
         let audit_batch = crate::audit::batch::Batcher::start(db.clone());
         let signin_rate = crate::ratelimit::RateLimiter::new(config.signin.rate_per_ip, config.signin.rate_burst);
+        let oidc = &config.oidc;
+        let oidc_ip_rate = crate::ratelimit::RateLimiter::new(oidc.rate_per_ip, oidc.rate_burst);
+        let oidc_client_rate = crate::ratelimit::RateLimiter::new(oidc.rate_per_client, oidc.rate_burst);
         if webauthn.is_none() {
             tracing::warn!(public_url = %config.public_url(), "passkeys are off: the public URL needs a host name, not an IP address");
         }
@@ -72,6 +81,9 @@ impl App {
             audit_batch,
             attempts: Default::default(),
             signin_rate,
+            oidc_ip_rate,
+            oidc_client_rate,
+            oidc_keys: Default::default(),
         })
     }
 

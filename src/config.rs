@@ -34,6 +34,39 @@ pub struct Config {
     pub password: PasswordConfig,
     pub http: HttpConfig,
     pub audit: AuditConfig,
+    pub oidc: OidcConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OidcConfig {
+    /// A new signing key is generated this long after the active one took over; 0 turns the
+    /// schedule off (`lanyard keys rotate` still works).
+    pub key_rotation: Dur,
+    /// A new key is published in the JWKS this long before it starts signing, so relying
+    /// parties that cache the JWKS already know it.
+    pub key_prepublish: Dur,
+    /// A retired key stays in the JWKS this long (at least the longest token lifetime).
+    pub key_retention: Dur,
+    /// Token and authorization requests per second from one client IP (0: no limit).
+    pub rate_per_ip: u32,
+    /// Token requests per second for one client (0: no limit).
+    pub rate_per_client: u32,
+    /// How many requests may come at once before the rates apply.
+    pub rate_burst: u32,
+}
+
+impl Default for OidcConfig {
+    fn default() -> Self {
+        Self {
+            key_rotation: Dur::from_secs(90 * 86400),
+            key_prepublish: Dur::from_secs(86400),
+            key_retention: Dur::from_secs(2 * 86400),
+            rate_per_ip: 200,
+            rate_per_client: 500,
+            rate_burst: 1000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -151,6 +184,7 @@ impl Default for Config {
             password: PasswordConfig::default(),
             http: HttpConfig::default(),
             audit: AuditConfig::default(),
+            oidc: OidcConfig::default(),
         }
     }
 }
@@ -309,6 +343,9 @@ impl Config {
         }
         if self.password.argon2_parallelism == 0 || self.password.argon2_parallelism > 16 {
             return bad("password.argon2_parallelism", "must be between 1 and 16");
+        }
+        if self.oidc.key_retention.secs() < crate::oidc::model::MAX_TOKEN_TTL {
+            return bad("oidc.key_retention", "must be at least 24h, the longest token lifetime");
         }
         if self.signin.max_failures == 0 || self.signin.ip_max_failures == 0 {
             return bad("signin.max_failures", "must be at least 1");

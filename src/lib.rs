@@ -10,7 +10,8 @@
 //! - [`authn`]: passwords, throttling, sessions, sign-in, CSRF, admin API tokens.
 //! - [`api`]: the admin API under `/api/v1` and its OpenAPI document.
 //! - [`portal`]: people's pages and admin pages.
-//! - [`jobs`]: periodic clean-up and provisioning repair.
+//! - [`oidc`]: the OpenID Connect provider: applications, authorize, token, device flow, keys.
+//! - [`jobs`]: periodic clean-up, provisioning repair, signing-key rotation.
 //! - [`ratelimit`]: per-key token buckets (sign-in requests per client IP).
 //! - [`cli`]: the `lanyard` command.
 
@@ -27,6 +28,7 @@ pub mod db;
 pub mod directory;
 pub mod error;
 pub mod jobs;
+pub mod oidc;
 pub mod portal;
 pub mod ratelimit;
 pub mod server;

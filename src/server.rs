@@ -59,6 +59,10 @@ pub async fn launch(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Handle> {
     let addr = listener.local_addr()?;
+    // The provider's default signing key exists before the first request needs it.
+    crate::oidc::keys::ensure_active(&app, "ES256")
+        .await
+        .map_err(|e| anyhow::anyhow!("signing key: {}", e.public_message()))?;
     let router = router(AppState(app.clone()));
     crate::jobs::spawn(app.clone());
     let task = tokio::spawn(async move {
@@ -94,6 +98,7 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .merge(crate::portal::routes())
+        .merge(crate::oidc::routes::routes())
         .nest("/api/v1", crate::api::routes())
         .route("/healthz", axum::routing::get(healthz))
         .route("/readyz", axum::routing::get(readyz))
@@ -269,6 +274,11 @@ async fn csrf_guard(State(app): State<AppState>, req: Request, next: Next) -> Re
     {
         return next.run(req).await;
     }
+    // The OAuth back-channel endpoints authenticate the client itself (secret, assertion or
+    // bearer token); a browser's cookies give them no authority, so CSRF does not apply.
+    if crate::oidc::routes::is_back_channel(req.uri().path()) {
+        return next.run(req).await;
+    }
     let headers = req.headers().clone();
     let existing = cookie_value(&headers, csrf::COOKIE)
         .filter(|v| v.len() == 43 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
@@ -401,3 +411,18 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// Re-exported for handlers that read the request id.
 pub type ReqId = RequestId;
+
+/// The audit origin (client IP, request id, user agent) of a request, as an extractor.
+#[derive(Debug, Clone)]
+pub struct RequestOrigin(pub crate::audit::Origin);
+
+impl axum::extract::FromRequestParts<AppState> for RequestOrigin {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().cloned();
+        Ok(RequestOrigin(origin(app, &parts.headers, peer.as_ref())))
+    }
+}

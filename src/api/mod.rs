@@ -3,6 +3,7 @@
 //! (`Authorization: Bearer lyd_at_…`) or an administrator's portal session plus `X-CSRF-Token`.
 
 pub mod accounts;
+pub mod applications;
 pub mod assignments;
 pub mod audit;
 pub mod auth;
@@ -40,6 +41,20 @@ pub fn routes() -> Router<AppState> {
         .route("/tokens/{id}", delete(tokens::revoke_token))
         .route("/audit", get(audit::list_audit))
         .route("/audit/verify", get(audit::verify_audit))
+        .route("/applications", get(applications::list_applications).post(applications::create_application))
+        .route(
+            "/applications/{id}",
+            get(applications::get_application)
+                .patch(applications::update_application)
+                .delete(applications::delete_application),
+        )
+        .route("/applications/{id}/secrets", get(applications::list_secrets).post(applications::rotate_secret))
+        .route(
+            "/applications/{id}/assignments",
+            get(applications::list_assignments).post(applications::create_assignment),
+        )
+        .route("/applications/{id}/assignments/{assignment_id}", delete(applications::delete_assignment))
+        .route("/signing-keys/rotate", post(applications::rotate_signing_key))
         .route("/accounts", get(accounts::list_accounts).post(accounts::create_account))
         .route(
             "/accounts/{id}",

@@ -17,7 +17,7 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 /// Who did something.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Actor {
-    /// `user`, `token`, `cli` or `anonymous`.
+    /// `user`, `token`, `client`, `cli` or `anonymous`.
     pub kind: &'static str,
     pub id: String,
     pub name: String,
@@ -29,6 +29,10 @@ impl Actor {
     }
     pub fn token(id: uuid::Uuid, name: &str) -> Self {
         Self { kind: "token", id: id.to_string(), name: name.to_string() }
+    }
+    /// An OAuth client acting at the token endpoint.
+    pub fn client(id: uuid::Uuid, client_id: &str) -> Self {
+        Self { kind: "client", id: id.to_string(), name: client_id.to_string() }
     }
     pub fn cli(what: &str) -> Self {
         Self { kind: "cli", id: String::new(), name: what.to_string() }

@@ -271,6 +271,7 @@ pub async fn revoke_all_sessions(app: &App, actor: &Actor, origin: &Origin, user
     let mut tx = app.db.begin().await?;
     directory::store::find_user(&mut tx, user).await?.ok_or(Error::NotFound("user"))?;
     let n = sessions::revoke_all_in(&mut tx, user).await?;
+    crate::oidc::grants::revoke_user_in(&mut tx, user, now).await?;
     audit::record(
         &mut tx,
         now,

@@ -226,3 +226,9 @@ pub async fn delete_expired(tx: &mut Tx, now: i64, idle: i64) -> Result<u64, sql
     db_run!(tx, c => sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
         .bind(now).bind(now - idle).execute(c).await.map(|r| r.rows_affected()))
 }
+
+/// The public id of the stored session behind `id` (the OIDC `sid` of its sign-ins).
+pub async fn public_id_of(db: &Db, id: &Id) -> Result<Option<Uuid>, sqlx::Error> {
+    let mut tx = db.conn().await?;
+    db_run!(&mut tx, c => sqlx::query_scalar("SELECT public_id FROM sessions WHERE id_hash = $1").bind(id_hash(id)).fetch_optional(c).await)
+}

@@ -15,6 +15,7 @@ use uuid::Uuid;
 pub enum Alg {
     ES256,
     RS256,
+    EdDSA,
 }
 
 impl Alg {
@@ -22,6 +23,7 @@ impl Alg {
         match self {
             Alg::ES256 => "ES256",
             Alg::RS256 => "RS256",
+            Alg::EdDSA => "EdDSA",
         }
     }
 }
@@ -32,7 +34,8 @@ impl std::str::FromStr for Alg {
         match s.to_ascii_uppercase().as_str() {
             "ES256" => Ok(Alg::ES256),
             "RS256" => Ok(Alg::RS256),
-            _ => Err(format!("unknown algorithm {s:?} (use ES256 or RS256)")),
+            "EDDSA" => Ok(Alg::EdDSA),
+            _ => Err(format!("unknown algorithm {s:?} (use ES256, RS256 or EdDSA)")),
         }
     }
 }
@@ -43,7 +46,7 @@ pub struct SigningKey {
     pub id: Uuid,
     pub alg: String,
     pub state: String,
-    /// SubjectPublicKeyInfo, DER.
+    /// SubjectPublicKeyInfo, DER (the raw 32 bytes for Ed25519).
     #[serde(skip)]
     pub public_key: Vec<u8>,
     pub created_at: i64,
@@ -73,6 +76,12 @@ fn generate_pair(alg: Alg) -> Result<(Vec<u8>, Vec<u8>), CryptoError> {
             let private: Pkcs8V1Der<'_> = kp.as_der().map_err(|_| CryptoError::KeyGeneration)?;
             let public: PublicKeyX509Der<'_> = kp.public_key().as_der().map_err(|_| CryptoError::KeyGeneration)?;
             Ok((private.as_ref().to_vec(), public.as_ref().to_vec()))
+        }
+        Alg::EdDSA => {
+            // PKCS#8 v1 (no embedded public key): the form jsonwebtoken expects for Ed25519.
+            let kp = aws_lc_rs::signature::Ed25519KeyPair::generate().map_err(|_| CryptoError::KeyGeneration)?;
+            let private = kp.to_pkcs8v1().map_err(|_| CryptoError::KeyGeneration)?;
+            Ok((private.as_ref().to_vec(), kp.public_key().as_ref().to_vec()))
         }
     }
 }
@@ -111,6 +120,15 @@ pub async fn activate(db: &Db, id: Uuid, now: i64) -> Result<bool, CryptoError> 
     Ok(true)
 }
 
+/// Deletes retired keys retired before `retired_before`
+/// (nothing they signed is still valid). Returns the number deleted.
+pub async fn delete_retired(db: &Db, retired_before: i64) -> Result<u64, CryptoError> {
+    let mut tx = db.begin().await?;
+    let n = db_run!(&mut tx, c => sqlx::query("DELETE FROM signing_keys WHERE state = 'retired' AND retired_at < $1").bind(retired_before).execute(c).await.map(|r| r.rows_affected()))?;
+    tx.commit().await?;
+    Ok(n)
+}
+
 /// Every key, newest first.
 pub async fn list(db: &Db) -> Result<Vec<SigningKey>, CryptoError> {
     let mut tx = db.read().await?;
@@ -135,6 +153,9 @@ pub fn check_pair(alg: &str, pkcs8: &[u8], public_spki: &[u8]) -> bool {
         "RS256" => aws_lc_rs::rsa::KeyPair::from_pkcs8(pkcs8)
             .ok()
             .and_then(|k| k.public_key().as_der().ok().map(|d: PublicKeyX509Der<'_>| d.as_ref() == public_spki))
+            .unwrap_or(false),
+        "EdDSA" => aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8)
+            .map(|k| k.public_key().as_ref() == public_spki)
             .unwrap_or(false),
         _ => false,
     }

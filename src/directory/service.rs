@@ -166,6 +166,9 @@ pub async fn update_user(app: &App, ctx: &Ctx, id: Uuid, patch: UserPatch) -> Re
     let after = store::find_user(&mut tx, id).await?.ok_or(Error::NotFound("user"))?;
     let revoked =
         if status == Status::Disabled { crate::authn::sessions::revoke_all_in(&mut tx, id).await? } else { 0 };
+    if status == Status::Disabled {
+        crate::oidc::grants::revoke_user_in(&mut tx, id, now).await?;
+    }
     audit::record(
         &mut tx,
         now,
@@ -207,6 +210,7 @@ pub async fn set_password(app: &App, ctx: &Ctx, id: Uuid, password: &str, must_c
     let mut tx = app.db.begin().await?;
     store::set_password_hash(&mut tx, id, &hash, must_change, now).await?;
     let revoked = crate::authn::sessions::revoke_all_in(&mut tx, id).await?;
+    crate::oidc::grants::revoke_user_in(&mut tx, id, now).await?;
     audit::record(
         &mut tx,
         now,

@@ -1,5 +1,5 @@
 //! Background jobs: clean-up of expired rows, and provisioning of permission sets whose roles
-//! lag behind (an edit whose request was interrupted). Each is idempotent, so running it on every instance at once is harmless.
+//! lag behind (an edit whose request was interrupted), and the signing-key rotation schedule. Each is idempotent, so running it on every instance at once is harmless.
 
 use crate::app::App;
 use std::sync::Arc;
@@ -8,6 +8,16 @@ use std::time::Duration;
 /// Starts the periodic clean-up of expired sessions and stale throttle counters.
 pub fn spawn(app: Arc<App>) {
     let app2 = app.clone();
+    let app3 = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            if let Err(e) = crate::oidc::keys::run_schedule(&app3).await {
+                tracing::warn!(error = %e.public_message(), "signing-key schedule failed; will retry");
+            }
+        }
+    });
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(300));
         loop {
@@ -37,6 +47,7 @@ pub async fn clean_up(app: &App) -> Result<(u64, u64), sqlx::Error> {
     let sessions = crate::authn::sessions::delete_expired(&mut tx, now, app.config.session.idle_timeout.secs()).await?;
     let window = app.config.signin.failure_window.secs().max(app.config.signin.lockout.secs());
     let counters = crate::authn::throttle::delete_expired(&mut tx, now, window).await?;
+    crate::oidc::store::delete_expired(&mut tx, now).await?;
     tx.commit().await?;
     Ok((sessions, counters))
 }

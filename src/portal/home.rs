@@ -38,6 +38,8 @@ pub struct AccountRow {
 struct HomePage {
     layout: Layout,
     display_name: String,
+    /// The apps on the launcher: (name, launch URL, description).
+    apps: Vec<(String, String, String)>,
     groups: Vec<String>,
     accounts: Vec<AccountRow>,
     total: i64,
@@ -101,10 +103,13 @@ async fn show_home(
     let search = q.q.unwrap_or_default().chars().take(100).collect::<String>();
     let page = access_of(&app, me.user.id, Some(&search), q.after.as_deref(), PAGE).await.map_err(|e| me.fail(e))?;
     let accounts = rows(page.accounts);
+    let apps = crate::oidc::clients::launchable(&app, me.user.id).await.map_err(|e| me.fail(e))?;
+    let apps = apps.into_iter().filter_map(|a| a.launch_url.map(|u| (a.name, u, a.description))).collect();
     let layout = Layout::new("Home", Some(&me), &me.csrf).with_notice(q.notice.as_deref());
     Ok(render(&HomePage {
         layout,
         display_name: me.user.display_name.clone(),
+        apps,
         groups: groups.into_iter().map(|g| g.name).collect(),
         accounts,
         total: page.total,

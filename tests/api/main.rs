@@ -11,6 +11,7 @@ mod hardening;
 mod helpers;
 mod instances;
 mod mfa;
+mod oidc;
 mod operations;
 mod robustness;
 mod sessions;
