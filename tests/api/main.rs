@@ -10,6 +10,7 @@ mod crypto;
 mod hardening;
 mod helpers;
 mod instances;
+mod interop;
 mod mfa;
 mod oidc;
 mod operations;

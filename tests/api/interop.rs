@@ -1,0 +1,65 @@
+//! Interop with client libraries outside Rust, installed by the test itself into a virtualenv
+//! under the target directory (created once, reused): Python's authlib as an OIDC relying party.
+
+use crate::helpers::*;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::process::Command;
+
+/// A virtualenv with authlib and requests; created (from PyPI) on first use.
+fn python_env() -> PathBuf {
+    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from("target"));
+    let venv = target.join("interop-venv");
+    let python = venv.join("bin/python");
+    let marker = venv.join(".authlib-1");
+    if !marker.exists() {
+        let _ = std::fs::create_dir_all(&target);
+        let ok = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().expect("python3 -m venv").success();
+        assert!(ok, "could not create a virtualenv (install python3-venv)");
+        let ok = Command::new(&python)
+            .args(["-m", "pip", "install", "-q", "--disable-pip-version-check", "authlib==1.6.*", "requests==2.*"])
+            .status()
+            .expect("pip")
+            .success();
+        assert!(ok, "pip could not install authlib and requests from PyPI");
+        std::fs::write(&marker, "").expect("marker");
+    }
+    python
+}
+
+#[tokio::test]
+async fn python_authlib_completes_discovery_code_pkce_refresh_and_userinfo() {
+    let s = crate::oidc::setup(json!({"name": "Python app", "redirect_uris": ["http://127.0.0.1/cb"],
+                                      "grant_types": ["authorization_code", "refresh_token"]}))
+    .await;
+    let python = python_env();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/oidc_authlib.py");
+    let t = &s.api.t;
+    let out = tokio::process::Command::new(python)
+        .arg(script)
+        .env("LANYARD_ISSUER", t.config.public_url().as_str().trim_end_matches('/'))
+        .env("LANYARD_BASE", &t.base)
+        .env("CLIENT_ID", &s.client_id)
+        .env("CLIENT_SECRET", s.secret.as_deref().expect("secret"))
+        .env("USERNAME", "olga")
+        .env("PASSWORD", PASSWORD)
+        .env("NOW", lanyard::clock::Clock::unix(&t.clock).to_string())
+        .env("REDIRECT_URI", "http://127.0.0.1/cb")
+        .env("AUTHLIB_INSECURE_TRANSPORT", "1")
+        .output()
+        .await
+        .expect("run the authlib script");
+    assert!(
+        out.status.success(),
+        "authlib failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(out.stdout.trim_ascii()).expect("one JSON line");
+    assert_eq!(v["sub"], s.user.id.to_string());
+    assert_eq!(v["alg"], "ES256");
+    assert_eq!(v["amr"], json!(["pwd"]));
+    assert_eq!(v["preferred_username"], "olga");
+    assert_eq!(v["email"], "olga@example.com");
+    assert_eq!(v["refreshed"], true);
+}
