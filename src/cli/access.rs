@@ -249,7 +249,7 @@ fn pairs(list: &[String], what: &str) -> Result<Vec<(String, String)>, Failure> 
         .collect()
 }
 
-fn out(c: &Client, v: &Value, human: &dyn Fn(&Value)) {
+pub(crate) fn out(c: &Client, v: &Value, human: &dyn Fn(&Value)) {
     if c.json {
         println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
     } else {
@@ -257,14 +257,20 @@ fn out(c: &Client, v: &Value, human: &dyn Fn(&Value)) {
     }
 }
 
-fn done(c: &Client, msg: String) {
+pub(crate) fn done(c: &Client, msg: String) {
     if !c.json {
         println!("{msg}");
     }
 }
 
 /// Finds an item's id in a list by one of its fields (case-insensitive), or takes an id as is.
-async fn resolve(c: &Client, list_path: &str, field: &str, wanted: &str, what: &str) -> Result<String, Failure> {
+pub(crate) async fn resolve(
+    c: &Client,
+    list_path: &str,
+    field: &str,
+    wanted: &str,
+    what: &str,
+) -> Result<String, Failure> {
     if uuid::Uuid::parse_str(wanted).is_ok() {
         return Ok(wanted.to_string());
     }

@@ -62,6 +62,13 @@ pub enum AdminCmd {
         #[command(subcommand)]
         cmd: super::access::AssignmentsCmd,
     },
+    /// Applications: OAuth/OIDC clients, their secrets and assignments (through the admin API).
+    Apps {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(subcommand)]
+        cmd: super::apps::AppsCmd,
+    },
     /// The MFA policy (through the admin API).
     MfaPolicy {
         #[command(flatten)]
@@ -235,6 +242,7 @@ pub async fn run(config_path: &Option<PathBuf>, cmd: AdminCmd) -> CmdResult {
             let config = super::load_config(config_path)?;
             super::local::create_token(config, &name, expires_in, &scope, json).await
         }
+        AdminCmd::Apps { conn, cmd } => super::apps::run(&Client::new(config_path, conn)?, cmd).await,
         AdminCmd::Accounts { conn, cmd } => super::access::accounts(&Client::new(config_path, conn)?, cmd).await,
         AdminCmd::OrgUnits { conn, cmd } => super::access::org_units(&Client::new(config_path, conn)?, cmd).await,
         AdminCmd::Policies { conn, cmd } => super::access::policies(&Client::new(config_path, conn)?, cmd).await,

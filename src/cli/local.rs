@@ -63,6 +63,30 @@ pub async fn keys(config: Config, cmd: KeysCmd) -> CmdResult {
             println!("generated pending {} key {}", key.alg, key.id);
             Ok(())
         }
+        KeysCmd::Rotate { alg, immediately, json } => {
+            let app = open(config, false).await?;
+            let r = crate::oidc::keys::rotate(&app, &alg, immediately)
+                .await
+                .map_err(|e| Failure::new(2, e.public_message()))?;
+            record(&app, "keys.rotate", &r.key_id, serde_json::json!({"alg": r.alg, "activates_at": r.activates_at}))
+                .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+            } else if immediately {
+                println!(
+                    "new {} key {} signs from now on; the old key stays published until its tokens expire",
+                    r.alg, r.key_id
+                );
+            } else {
+                println!(
+                    "new {} key {} is published and starts signing at {}",
+                    r.alg,
+                    r.key_id,
+                    crate::clock::format_unix(r.activates_at)
+                );
+            }
+            Ok(())
+        }
         KeysCmd::Activate { id } => {
             let app = open(config, false).await?;
             if !keyring::activate(&app.db, id, app.now()).await.map_err(crate::error::Error::from)? {

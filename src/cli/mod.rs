@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod admin;
+pub mod apps;
 pub mod local;
 pub mod serve;
 
@@ -83,6 +84,17 @@ pub enum KeysCmd {
     },
     /// Make a pending signing key active (the active one of its algorithm retires).
     Activate { id: uuid::Uuid },
+    /// Rotate the token signing key: the new key is published now and signs after
+    /// `oidc.key_prepublish` (or at once with --immediately, after a compromise).
+    Rotate {
+        /// ES256 (default), RS256 or EdDSA.
+        #[arg(long, default_value = "ES256")]
+        alg: String,
+        #[arg(long)]
+        immediately: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -248,3 +248,69 @@ async fn admin_cli_sets_up_multi_account_access_and_simulates() {
     let denied = lanyard(&config, &["admin", "accounts", "list", "--url", &t.base, "--token", &svc], None);
     assert_eq!(denied.status.code(), Some(4), "{}", text(&denied));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_cli_registers_an_application_rotates_its_secret_and_the_signing_key() {
+    let t = spawn_app().await;
+    let config = t.config.clone();
+    t.user("alice", PASSWORD, false).await;
+    let out = lanyard(&config, &["admin", "token", "create", "automation"], None);
+    assert!(out.status.success(), "{}", text(&out));
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let api = |args: &[&str]| {
+        let mut all = vec!["admin", "apps"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--url", &t.base, "--token", &token]);
+        lanyard(&config, &all, None)
+    };
+    let ok = |o: Output| {
+        assert!(o.status.success(), "{}", text(&o));
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    let created: serde_json::Value = serde_json::from_str(&ok(api(&[
+        "create",
+        "Wiki",
+        "--client-id",
+        "wiki",
+        "--redirect-uri",
+        "https://wiki.example/cb",
+        "--launch-url",
+        "https://wiki.example/login",
+        "--json",
+    ])))
+    .expect("json");
+    let secret = created["client_secret"].as_str().expect("secret").to_string();
+    assert!(secret.starts_with("lyd_cs_") && secret.len() >= 7 + 43, "≥ 256 bits");
+    ok(api(&["assign", "wiki", "--user", "alice"]));
+    assert!(ok(api(&["assignments", "Wiki"])).contains("alice"));
+    let rotated: serde_json::Value =
+        serde_json::from_str(&ok(api(&["rotate-secret", "wiki", "--overlap", "3600", "--json"]))).expect("json");
+    assert_eq!(rotated["secrets"].as_array().map(Vec::len), Some(2), "old and new work during the overlap");
+    let cc = |secret: &str| {
+        reqwest::Client::new()
+            .post(t.url("/oauth2/introspect"))
+            .basic_auth("wiki", Some(secret))
+            .form(&[("token", "x")])
+            .send()
+    };
+    assert_eq!(cc(&secret).await.expect("old").status(), StatusCode::OK);
+    t.clock.advance(time::Duration::seconds(3601));
+    assert_eq!(
+        cc(&secret).await.expect("old").status(),
+        StatusCode::UNAUTHORIZED,
+        "the old secret stops after the overlap"
+    );
+    assert_eq!(cc(rotated["client_secret"].as_str().expect("new")).await.expect("new").status(), StatusCode::OK);
+    // The launcher lists it for alice.
+    let home =
+        t.signed_in("alice", PASSWORD).await.get(t.url("/")).send().await.expect("home").text().await.expect("body");
+    assert!(home.contains("https://wiki.example/login") && home.contains("Wiki"));
+    let missing = api(&["get", "nope"]);
+    assert_eq!(missing.status.code(), Some(6), "{}", text(&missing));
+
+    let out = lanyard(&config, &["keys", "rotate", "--json"], None);
+    assert!(out.status.success(), "{}", text(&out));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let keys = lanyard(&config, &["keys", "list", "--json"], None);
+    assert!(String::from_utf8_lossy(&keys.stdout).contains(r["key_id"].as_str().expect("kid")));
+}
