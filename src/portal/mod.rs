@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod applications;
 pub mod assets;
 pub mod home;
 pub mod mfa;
@@ -36,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .merge(home::routes())
         .merge(profile::routes())
         .merge(admin::routes())
+        .merge(applications::routes())
         .merge(accounts::routes())
         .merge(permission_sets::routes())
 }

@@ -788,3 +788,65 @@ async fn consent_is_asked_once_when_the_app_requires_it() {
     let r = browser.get(authorize_url(&s, "")).send().await.expect("get");
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "consent is remembered");
 }
+
+#[tokio::test]
+async fn admins_register_assign_and_rotate_applications_in_the_portal() {
+    let t = spawn_app().await;
+    t.user("root", PASSWORD, true).await;
+    t.user("olga", PASSWORD, false).await;
+    let admin = t.signed_in("root", PASSWORD).await;
+    let token = t.csrf(&admin, "/admin/applications").await;
+    let r = admin
+        .post(t.url("/admin/applications"))
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("name", "Wiki"),
+            ("kind", "client_secret_basic"),
+            ("redirect_uris", "https://wiki.example/cb\nhttp://127.0.0.1/cb"),
+            ("grant_code", "on"),
+            ("grant_refresh", "on"),
+            ("launch_url", "https://wiki.example/"),
+        ])
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.expect("page");
+    assert!(page.contains("id=\"client-secret\">lyd_cs_"), "the secret is shown once");
+    let bad = admin
+        .post(t.url("/admin/applications"))
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("name", "Bad"),
+            ("redirect_uris", "http://evil.example/cb"),
+            ("grant_code", "on"),
+        ])
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text().await.expect("page").contains("loopback"));
+    let list = admin.get(t.url("/admin/applications")).send().await.expect("list").text().await.expect("body");
+    let id = list.split("/admin/applications/").nth(1).and_then(|s| s.split('"').next()).expect("link").to_string();
+    let page =
+        admin.get(t.url(&format!("/admin/applications/{id}"))).send().await.expect("show").text().await.expect("body");
+    assert!(!page.contains("id=\"client-secret\""), "never shown again");
+    let token = csrf_in(&page);
+    let r = admin
+        .post(t.url(&format!("/admin/applications/{id}/assignments")))
+        .form(&[("csrf_token", token.as_str()), ("kind", "user"), ("principal", "olga")])
+        .send()
+        .await
+        .expect("assign");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = admin
+        .post(t.url(&format!("/admin/applications/{id}/secret")))
+        .form(&[("csrf_token", token.as_str()), ("overlap_hours", "1")])
+        .send()
+        .await
+        .expect("rotate");
+    assert!(r.text().await.expect("page").contains("id=\"client-secret\">lyd_cs_"));
+    let home =
+        t.signed_in("olga", PASSWORD).await.get(t.url("/")).send().await.expect("home").text().await.expect("body");
+    assert!(home.contains("https://wiki.example/"), "the launcher lists the assigned app");
+}
