@@ -55,7 +55,7 @@ pub enum Command {
     /// Administration: tokens (direct), users, groups, accounts, permission sets and
     /// assignments (through the admin API).
     #[command(subcommand)]
-    Admin(admin::AdminCmd),
+    Admin(Box<admin::AdminCmd>),
     /// Policy documents: validate one locally, or simulate decisions through the API.
     #[command(subcommand)]
     Policy(access::PolicyCmd),
@@ -191,7 +191,7 @@ async fn dispatch(cli: Cli) -> CmdResult {
         }
         Command::Keys(cmd) => local::keys(load_config(&cli.config)?, cmd).await,
         Command::Audit(cmd) => local::audit(load_config(&cli.config)?, cmd).await,
-        Command::Admin(cmd) => admin::run(&cli.config, cmd).await,
+        Command::Admin(cmd) => admin::run(&cli.config, *cmd).await,
         Command::Policy(cmd) => access::policy(&cli.config, cmd).await,
     }
 }
