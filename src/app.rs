@@ -36,6 +36,8 @@ pub struct App {
     pub oidc_client_rate: crate::ratelimit::RateLimiter,
     /// The provider's signing keys, unsealed, with the JWKS (see `oidc::keys`).
     pub oidc_keys: crate::oidc::keys::KeyCache,
+    /// OAuth clients and secret digests for client authentication (see `oidc::clients`).
+    pub oidc_clients: crate::oidc::clients::ClientCache,
 }
 
 impl App {
@@ -84,6 +86,7 @@ impl App {
             oidc_ip_rate,
             oidc_client_rate,
             oidc_keys: Default::default(),
+            oidc_clients: Default::default(),
         })
     }
 

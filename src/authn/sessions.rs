@@ -232,3 +232,11 @@ pub async fn public_id_of(db: &Db, id: &Id) -> Result<Option<Uuid>, sqlx::Error>
     let mut tx = db.conn().await?;
     db_run!(&mut tx, c => sqlx::query_scalar("SELECT public_id FROM sessions WHERE id_hash = $1").bind(id_hash(id)).fetch_optional(c).await)
 }
+
+/// Whether the session with public id `sid` (an OIDC grant's `sid`) is still alive.
+pub async fn is_alive_in(tx: &mut Tx, sid: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let Ok(id) = Uuid::parse_str(sid) else { return Ok(false) };
+    let n: i64 = db_run!(tx, c => sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE public_id = $1 AND expires_at > $2")
+        .bind(id).bind(now).fetch_one(c).await)?;
+    Ok(n > 0)
+}

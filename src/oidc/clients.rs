@@ -15,7 +15,60 @@ use axum::http::HeaderMap;
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashMap;
+use std::sync::Arc;
 use uuid::Uuid;
+
+/// How long an instance reuses a client's row and secret digests at the token endpoint before
+/// reading them again: changes made on another instance (disable, secret rotation) take effect
+/// within this; changes made here take effect at once.
+const CACHE_FOR: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A client with its live secret digests, as cached.
+type Loaded = Arc<(Client, Vec<Secret>)>;
+
+/// Clients and their live secret digests, by client id (bounded; see [`CACHE_FOR`]).
+#[derive(Debug, Default)]
+pub struct ClientCache {
+    entries: std::sync::RwLock<HashMap<String, (std::time::Instant, Loaded)>>,
+}
+
+impl ClientCache {
+    fn get(&self, client_id: &str) -> Option<Loaded> {
+        let map = self.entries.read().ok()?;
+        let (at, v) = map.get(client_id)?;
+        (at.elapsed() < CACHE_FOR).then(|| v.clone())
+    }
+    fn put(&self, client_id: &str, v: Loaded) {
+        if let Ok(mut map) = self.entries.write() {
+            if map.len() >= 10_000 {
+                map.retain(|_, (at, _)| at.elapsed() < CACHE_FOR);
+            }
+            if map.len() < 10_000 {
+                map.insert(client_id.to_string(), (std::time::Instant::now(), v));
+            }
+        }
+    }
+    /// Forgets everything (after a local change to any client).
+    pub fn clear(&self) {
+        if let Ok(mut map) = self.entries.write() {
+            map.clear();
+        }
+    }
+}
+
+/// The client and its live secrets, from the cache or the database.
+async fn load_for_auth(app: &App, client_id: &str) -> Result<Option<Loaded>> {
+    if let Some(v) = app.oidc_clients.get(client_id) {
+        return Ok(Some(v));
+    }
+    let Some(client) = find_enabled(app, client_id).await? else { return Ok(None) };
+    let mut tx = app.db.conn().await?;
+    let secrets = store::live_secrets(&mut tx, client.id, app.now()).await?;
+    drop(tx);
+    let v = Arc::new((client, secrets));
+    app.oidc_clients.put(client_id, v.clone());
+    Ok(Some(v))
+}
 
 /// Client secrets: `lyd_cs_` + 256 random bits.
 pub const SECRET_PREFIX: &str = "lyd_cs";
@@ -292,6 +345,7 @@ pub async fn update(app: &App, ctx: &Ctx, id: Uuid, input: ClientInput) -> Resul
     )
     .await?;
     tx.commit().await?;
+    app.oidc_clients.clear();
     Ok(ClientView::from(&after))
 }
 
@@ -309,6 +363,7 @@ pub async fn delete(app: &App, ctx: &Ctx, id: Uuid) -> Result<()> {
     )
     .await?;
     tx.commit().await?;
+    app.oidc_clients.clear();
     Ok(())
 }
 
@@ -337,6 +392,7 @@ pub async fn rotate_secret(app: &App, ctx: &Ctx, id: Uuid, overlap: i64) -> Resu
     .await?;
     let live = store::live_secrets(&mut tx, id, now).await?;
     tx.commit().await?;
+    app.oidc_clients.clear();
     Ok((secret.expose().to_string(), live))
 }
 
@@ -471,7 +527,8 @@ pub async fn authenticate(
             .ok_or_else(OAuthError::invalid_client)?,
         (None, None) => return Err(OAuthError::invalid_client()),
     };
-    let client = find_enabled(app, &claimed).await?.ok_or_else(OAuthError::invalid_client)?;
+    let loaded = load_for_auth(app, &claimed).await?.ok_or_else(OAuthError::invalid_client)?;
+    let (client, secrets) = (&loaded.0, &loaded.1);
     match client.auth_method.as_str() {
         "client_secret_basic" | "client_secret_post" => {
             let presented = match (&basic, post_secret) {
@@ -480,10 +537,9 @@ pub async fn authenticate(
                 _ => return Err(OAuthError::invalid_client()),
             };
             let digest = PlainToken::from_presented(&presented).hash();
-            let mut tx = app.db.conn().await?;
-            let secrets = store::live_secrets(&mut tx, client.id, app.now()).await?;
+            let now = app.now();
             // Compare every live secret in constant time (no early exit on the first match).
-            let ok = secrets.iter().fold(false, |acc, s| {
+            let ok = secrets.iter().filter(|s| s.expires_at.is_none_or(|e| e > now)).fold(false, |acc, s| {
                 crate::crypto::constant_time_eq(s.secret_hash.as_bytes(), digest.as_bytes()) | acc
             });
             if !ok {
@@ -497,7 +553,7 @@ pub async fn authenticate(
             {
                 return Err(OAuthError::invalid_client());
             }
-            verify_assertion(app, &client, a, audience).await?;
+            verify_assertion(app, client, a, audience).await?;
         }
         _ => {
             if basic.is_some() || post_secret.is_some() || assertion.is_some() {
@@ -505,7 +561,7 @@ pub async fn authenticate(
             }
         }
     }
-    Ok(client)
+    Ok(client.clone())
 }
 
 /// RFC 7523 §3: signed by one of the client's keys, `iss` = `sub` = client id, `aud` this

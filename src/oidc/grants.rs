@@ -289,7 +289,7 @@ pub async fn refresh(
         return Err(invalid());
     }
     // A grant that is not offline lives only as long as the portal session that made it.
-    if !grant.is_offline && !store::session_alive(&mut tx, &grant.sid, now).await? {
+    if !grant.is_offline && !crate::authn::sessions::is_alive_in(&mut tx, &grant.sid, now).await? {
         store::revoke_grant(&mut tx, grant.id, now).await?;
         tx.commit().await?;
         return Err(OAuthError::invalid_grant("the sign-in session behind this refresh token has ended"));

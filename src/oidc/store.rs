@@ -306,14 +306,6 @@ pub async fn use_refresh(tx: &mut Tx, hash: &str, now: i64) -> R<bool> {
         .bind(hash).bind(now).execute(x).await.map(|r| r.rows_affected() == 1))
 }
 
-/// Whether the portal session `sid` is still alive.
-pub async fn session_alive(tx: &mut Tx, sid: &str, now: i64) -> R<bool> {
-    let Ok(id) = Uuid::parse_str(sid) else { return Ok(false) };
-    let n: i64 = db_run!(tx, x => sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE public_id = $1 AND expires_at > $2")
-        .bind(id).bind(now).fetch_one(x).await)?;
-    Ok(n > 0)
-}
-
 /// A device authorization as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Device {
