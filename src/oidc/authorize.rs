@@ -387,17 +387,7 @@ async fn run(
     }
 
     // 6. The code.
-    let sid = match session.id() {
-        Some(id) => crate::authn::sessions::public_id_of(&app.db, &id).await.ok().flatten(),
-        None => None,
-    };
-    let authn = Authn {
-        user_id: user.id,
-        sid: sid.map(|s| s.to_string()).unwrap_or_default(),
-        auth_time: state.auth_time,
-        amr: serde_json::to_string(&state.amr).unwrap_or_else(|_| "[]".into()),
-        acr: model::acr_for(&state.amr).to_string(),
-    };
+    let authn = Authn::of_session(&app.db, session, &state).await;
     match issue_code(app, &client, &reply.redirect_uri, &scope, p.nonce.as_deref(), challenge.as_deref(), &authn).await
     {
         Ok(code) => {

@@ -248,17 +248,7 @@ async fn submit_device(State(app): State<AppState>, u: CurrentUser, PortalForm(f
         });
     };
     let approved = decision == "allow";
-    let sid = match u.session.id() {
-        Some(id) => crate::authn::sessions::public_id_of(&app.db, &id).await.ok().flatten(),
-        None => None,
-    };
-    let authn = Authn {
-        user_id: u.user.id,
-        sid: sid.map(|s| s.to_string()).unwrap_or_default(),
-        auth_time: u.state.auth_time,
-        amr: serde_json::to_string(&u.state.amr).unwrap_or_else(|_| "[]".into()),
-        acr: model::acr_for(&u.state.amr).to_string(),
-    };
+    let authn = Authn::of_session(&app.db, &u.session, &u.state).await;
     let decided = async {
         let mut tx = app.db.begin().await?;
         let ok = store::decide_device(&mut tx, &d.device_hash, approved, approved.then_some(&authn)).await?;

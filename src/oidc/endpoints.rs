@@ -319,10 +319,7 @@ async fn logout(
                 client_id: client.as_ref().map(|c| c.client_id.clone()).unwrap_or_default(),
             });
         }
-        let sid = match session.id() {
-            Some(id) => crate::authn::sessions::public_id_of(&app.db, &id).await.ok().flatten(),
-            None => None,
-        };
+        let sid = store::session_sid(&app.db, session).await;
         let ended = async {
             if let Some(sid) = sid {
                 let mut tx = app.db.begin().await?;

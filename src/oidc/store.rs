@@ -169,6 +169,28 @@ pub struct Authn {
     pub acr: String,
 }
 
+/// The public id of the portal session behind `session` (the `sid` of its sign-ins).
+pub async fn session_sid(db: &crate::db::Db, session: &tower_sessions::Session) -> Option<Uuid> {
+    crate::authn::sessions::public_id_of(db, &session.id()?).await.ok().flatten()
+}
+
+impl Authn {
+    /// Who is signed in to `session`, and how, as codes and device approvals record it.
+    pub async fn of_session(
+        db: &crate::db::Db,
+        session: &tower_sessions::Session,
+        state: &crate::authn::sessions::AuthState,
+    ) -> Authn {
+        Authn {
+            user_id: state.user_id,
+            sid: session_sid(db, session).await.map(|s| s.to_string()).unwrap_or_default(),
+            auth_time: state.auth_time,
+            amr: serde_json::to_string(&state.amr).unwrap_or_else(|_| "[]".into()),
+            acr: super::model::acr_for(&state.amr).to_string(),
+        }
+    }
+}
+
 /// An authorization code as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Code {
