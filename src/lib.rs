@@ -11,6 +11,7 @@
 //! - [`api`]: the admin API under `/api/v1` and its OpenAPI document.
 //! - [`portal`]: people's pages and admin pages.
 //! - [`oidc`]: the OpenID Connect provider: applications, authorize, token, device flow, keys.
+//! - [`sts`]: role credentials, SigV4, and the AWS-compatible SSO / SSO OIDC / STS API under `/aws`.
 //! - [`jobs`]: periodic clean-up, provisioning repair, signing-key rotation.
 //! - [`ratelimit`]: per-key token buckets (sign-in requests per client IP).
 //! - [`cli`]: the `lanyard` command.
@@ -32,3 +33,4 @@ pub mod oidc;
 pub mod portal;
 pub mod ratelimit;
 pub mod server;
+pub mod sts;

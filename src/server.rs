@@ -63,6 +63,9 @@ pub async fn launch(
     crate::oidc::keys::ensure_active(&app, "ES256")
         .await
         .map_err(|e| anyhow::anyhow!("signing key: {}", e.public_message()))?;
+    crate::oidc::clients::ensure_aws_client(&app)
+        .await
+        .map_err(|e| anyhow::anyhow!("the built-in AWS application: {}", e.public_message()))?;
     let router = router(AppState(app.clone()));
     crate::jobs::spawn(app.clone());
     let task = tokio::spawn(async move {
@@ -99,6 +102,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(crate::portal::routes())
         .merge(crate::oidc::routes::routes())
+        .merge(crate::sts::routes::routes())
         .nest("/api/v1", crate::api::routes())
         .route("/healthz", axum::routing::get(healthz))
         .route("/readyz", axum::routing::get(readyz))
@@ -276,7 +280,7 @@ async fn csrf_guard(State(app): State<AppState>, req: Request, next: Next) -> Re
     }
     // The OAuth back-channel endpoints authenticate the client itself (secret, assertion or
     // bearer token); a browser's cookies give them no authority, so CSRF does not apply.
-    if crate::oidc::routes::is_back_channel(req.uri().path()) {
+    if crate::oidc::routes::is_back_channel(req.uri().path()) || crate::sts::routes::is_aws_api(req.uri().path()) {
         return next.run(req).await;
     }
     let headers = req.headers().clone();

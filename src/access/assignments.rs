@@ -186,3 +186,18 @@ pub async fn access_of(
     out.retain(|a| !a.roles.is_empty());
     Ok(AccessPage { accounts: out, next, total })
 }
+
+/// The user's roles in one account (none when the account is suspended or unknown).
+pub async fn roles_in_account(app: &App, user: Uuid, account: &AccountId) -> Result<Vec<AccessRow>> {
+    let mut tx = app.db.read().await?;
+    Ok(store::roles_in_account(&mut tx, user, account.as_str()).await?)
+}
+
+/// The role `user` may use as `role` (a permission set name, any case) in `account`: the
+/// account and the user are active and the permission set is assigned to the user there,
+/// directly or through a group. Checked on every use of role credentials.
+pub async fn usable_role(app: &App, account: &AccountId, role: &str, user: Uuid) -> Result<Option<store::UsableRole>> {
+    let (_, key) = super::model::parse_iam_name("permission_set", role, 32)?;
+    let mut tx = app.db.conn().await?;
+    Ok(store::usable_role(&mut tx, account.as_str(), &key, user).await?)
+}

@@ -482,6 +482,8 @@ pub struct UsableRole {
     /// The permission set's name as stored (the caller may have typed another case).
     pub role_name: String,
     pub username: String,
+    /// The permission set's session duration (seconds), for role credentials.
+    pub session_duration: i64,
 }
 
 /// The revision of a role that `user` may use: the account is active, the user is active and
@@ -494,7 +496,7 @@ pub async fn usable_role(
     user: Uuid,
 ) -> Result<Option<UsableRole>, sqlx::Error> {
     db_run!(tx, c => sqlx::query_as(
-        "SELECT r.permission_set_id, r.revision, ps.name AS role_name, u.username FROM account_roles r \
+        "SELECT r.permission_set_id, r.revision, ps.name AS role_name, u.username, ps.session_duration FROM account_roles r \
          JOIN permission_sets ps ON ps.id = r.permission_set_id \
          JOIN accounts acc ON acc.id = r.account_id \
          JOIN users u ON u.id = $3 \
@@ -561,6 +563,17 @@ pub async fn count_access_accounts(tx: &mut Tx, user: Uuid, filter: Option<&str>
         matching_accounts()
     ));
     db_run!(tx, c => sqlx::query_scalar(sql).bind(user).bind(like).bind(prefix).fetch_one(c).await)
+}
+
+/// The user's roles in one active account, by role name.
+pub async fn roles_in_account(tx: &mut Tx, user: Uuid, account: &str) -> Result<Vec<AccessRow>, sqlx::Error> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT acc.id AS account_id, acc.name AS account_name, acc.owner_email AS account_email, ps.id AS permission_set_id, \
+         ps.name AS permission_set_name, ps.description AS permission_set_description, ps.session_duration, ps.relay_state \
+         FROM ({REACHABLE}) x JOIN accounts acc ON acc.id = x.account_id JOIN permission_sets ps ON ps.id = x.permission_set_id \
+         WHERE acc.status = 'active' AND acc.id = $2 ORDER BY ps.name_key LIMIT 1000"
+    ));
+    db_run!(tx, c => sqlx::query_as(sql).bind(user).bind(account).fetch_all(c).await)
 }
 
 /// The user's roles in the accounts whose name keys lie in (`after_key`, `last_key`] (one page

@@ -488,6 +488,7 @@ pub async fn reset(app: &App, actor: &Actor, origin: &Origin, user: Uuid) -> Res
     let webauthn = db_run!(&mut tx, c => sqlx::query("DELETE FROM webauthn_credentials WHERE user_id = $1").bind(user).execute(c).await.map(|r| r.rows_affected()))?;
     let sessions = super::sessions::revoke_all_in(&mut tx, user).await?;
     crate::oidc::grants::revoke_user_in(&mut tx, user, now).await?;
+    crate::sts::credentials::revoke_user_in(&mut tx, user, now).await?;
     audit::record(
         &mut tx,
         now,

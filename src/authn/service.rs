@@ -272,6 +272,7 @@ pub async fn revoke_all_sessions(app: &App, actor: &Actor, origin: &Origin, user
     directory::store::find_user(&mut tx, user).await?.ok_or(Error::NotFound("user"))?;
     let n = sessions::revoke_all_in(&mut tx, user).await?;
     crate::oidc::grants::revoke_user_in(&mut tx, user, now).await?;
+    crate::sts::credentials::revoke_user_in(&mut tx, user, now).await?;
     audit::record(
         &mut tx,
         now,

@@ -168,6 +168,7 @@ pub async fn update_user(app: &App, ctx: &Ctx, id: Uuid, patch: UserPatch) -> Re
         if status == Status::Disabled { crate::authn::sessions::revoke_all_in(&mut tx, id).await? } else { 0 };
     if status == Status::Disabled {
         crate::oidc::grants::revoke_user_in(&mut tx, id, now).await?;
+        crate::sts::credentials::revoke_user_in(&mut tx, id, now).await?;
     }
     audit::record(
         &mut tx,
@@ -211,6 +212,7 @@ pub async fn set_password(app: &App, ctx: &Ctx, id: Uuid, password: &str, must_c
     store::set_password_hash(&mut tx, id, &hash, must_change, now).await?;
     let revoked = crate::authn::sessions::revoke_all_in(&mut tx, id).await?;
     crate::oidc::grants::revoke_user_in(&mut tx, id, now).await?;
+    crate::sts::credentials::revoke_user_in(&mut tx, id, now).await?;
     audit::record(
         &mut tx,
         now,

@@ -48,6 +48,8 @@ pub async fn clean_up(app: &App) -> Result<(u64, u64), sqlx::Error> {
     let window = app.config.signin.failure_window.secs().max(app.config.signin.lockout.secs());
     let counters = crate::authn::throttle::delete_expired(&mut tx, now, window).await?;
     crate::oidc::store::delete_expired(&mut tx, now).await?;
+    crate::sts::credentials::delete_expired_in(&mut tx, now).await?;
+    crate::sts::store::delete_expired_registrations(&mut tx, now).await?;
     tx.commit().await?;
     Ok((sessions, counters))
 }

@@ -303,6 +303,59 @@ pub async fn create(app: &App, ctx: &Ctx, input: ClientInput) -> Result<(ClientV
     Ok((ClientView::from(&c), secret.map(|s| s.expose().to_string())))
 }
 
+/// The built-in application the AWS CLI and SDKs sign in through (the SSO OIDC API under
+/// `/aws`): public (PKCE), device and code flows, open to every active user, because all it
+/// reaches is the user's own account assignments. Admins may change its lifetimes or disable it.
+pub const AWS_CLIENT_ID: &str = "lanyard-aws";
+
+/// Creates the built-in AWS application when it is missing (at start; instances racing on it
+/// settle on the unique client id).
+pub async fn ensure_aws_client(app: &App) -> Result<()> {
+    let mut tx = app.db.begin().await?;
+    if store::find_client_by_client_id(&mut tx, AWS_CLIENT_ID).await?.is_some() {
+        return Ok(());
+    }
+    let now = app.now();
+    let c = Client {
+        id: Uuid::now_v7(),
+        client_id: AWS_CLIENT_ID.into(),
+        name: "AWS CLI and SDKs".into(),
+        name_key: "aws cli and sdks".into(),
+        description: "Built in: `aws sso login`, boto3 and `lanyard login` sign in through it (SSO OIDC under /aws)."
+            .into(),
+        auth_method: "none".into(),
+        redirect_uris: to_json(&["http://127.0.0.1/oauth/callback".into()]),
+        post_logout_redirect_uris: "[]".into(),
+        grant_types: to_json(&[model::GRANT_CODE.into(), model::GRANT_REFRESH.into(), model::GRANT_DEVICE.into()]),
+        scopes: to_json(&["openid".into(), "offline_access".into(), "sso:account:access".into()]),
+        jwks: None,
+        signing_alg: "ES256".into(),
+        access_token_ttl: 3600,
+        id_token_ttl: 3600,
+        // The SSO session: like IAM Identity Center's default, eight hours.
+        refresh_token_ttl: 8 * 3600,
+        consent_required: false,
+        launch_url: None,
+        enabled: true,
+        created_at: now,
+        updated_at: now,
+    };
+    match store::insert_client(&mut tx, &c).await {
+        Err(e) if is_unique_violation(&e) => return Ok(()),
+        r => r?,
+    }
+    audit::record(
+        &mut tx,
+        now,
+        &crate::audit::Origin::default(),
+        audit::Event::new(&crate::audit::Actor::cli("start-up"), "application.create", "application", c.id)
+            .details(json!({"after": client_json(&c)})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 pub async fn get(app: &App, id: Uuid) -> Result<Client> {
     let mut tx = app.db.conn().await?;
     store::find_client(&mut tx, id).await?.ok_or(Error::NotFound("application"))
@@ -353,6 +406,9 @@ pub async fn delete(app: &App, ctx: &Ctx, id: Uuid) -> Result<()> {
     let now = app.now();
     let mut tx = app.db.begin().await?;
     let before = store::find_client(&mut tx, id).await?.ok_or(Error::NotFound("application"))?;
+    if before.client_id == AWS_CLIENT_ID {
+        return Err(Error::Conflict("the built-in AWS application cannot be deleted; disable it instead".into()));
+    }
     store::delete_client(&mut tx, id).await?;
     audit::record(
         &mut tx,
@@ -457,6 +513,9 @@ pub async fn assignments(app: &App, id: Uuid) -> Result<Vec<Assignment>> {
 
 /// Whether `user` may use the app.
 pub async fn is_assigned(app: &App, client: &Client, user: Uuid) -> Result<bool> {
+    if client.client_id == AWS_CLIENT_ID {
+        return Ok(true);
+    }
     let mut tx = app.db.conn().await?;
     Ok(store::is_assigned(&mut tx, client.id, user).await?)
 }

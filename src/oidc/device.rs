@@ -6,7 +6,7 @@ use super::error::OAuthError;
 use super::grants::Issued;
 use super::model::{self, Client};
 use super::store::{self, Authn};
-use crate::app::AppState;
+use crate::app::{App, AppState};
 use crate::audit::{Actor, Origin};
 use crate::crypto::token::PlainToken;
 use crate::db::is_unique_violation;
@@ -66,7 +66,37 @@ async fn start(
     }
     let scopes = model::parse_scope(form.get("scope").map(String::as_str).unwrap_or("openid"))
         .map_err(|e| OAuthError::invalid_scope(e.to_string()))?;
-    if !client.allows_scopes(&scopes) {
+    let d = issue(app, &client, &scopes, origin).await?;
+    Ok(json!({
+        "device_code": d.device_code,
+        "user_code": d.user_code,
+        "verification_uri": d.verification_uri,
+        "verification_uri_complete": d.verification_uri_complete,
+        "expires_in": d.expires_in,
+        "interval": d.interval,
+    }))
+}
+
+/// A device authorization (RFC 8628 §3.2), for the OAuth endpoint and SSO OIDC's
+/// StartDeviceAuthorization alike.
+#[derive(Debug, Clone)]
+pub struct DeviceAuthorization {
+    pub device_code: String,
+    pub user_code: String,
+    pub verification_uri: String,
+    pub verification_uri_complete: String,
+    pub expires_in: i64,
+    pub interval: i64,
+}
+
+/// Opens a device authorization for an authenticated client that may use the device grant.
+pub async fn issue(
+    app: &App,
+    client: &Client,
+    scopes: &[String],
+    origin: &Origin,
+) -> Result<DeviceAuthorization, OAuthError> {
+    if !client.allows_scopes(scopes) {
         return Err(OAuthError::invalid_scope("a requested scope is not allowed for this client"));
     }
     let scope = scopes.join(" ");
@@ -90,20 +120,20 @@ async fn start(
         app,
         Actor::client(client.id, &client.client_id),
         "oidc.device.start",
-        &client,
+        client,
         origin,
         true,
         json!({"scope": scope}),
     )
     .await;
-    Ok(json!({
-        "device_code": device_code.expose(),
-        "user_code": shown,
-        "verification_uri": format!("{base}/device"),
-        "verification_uri_complete": format!("{base}/device?user_code={shown}"),
-        "expires_in": model::DEVICE_TTL,
-        "interval": model::DEVICE_INTERVAL,
-    }))
+    Ok(DeviceAuthorization {
+        device_code: device_code.expose().to_string(),
+        verification_uri: format!("{base}/device"),
+        verification_uri_complete: format!("{base}/device?user_code={shown}"),
+        user_code: shown,
+        expires_in: model::DEVICE_TTL,
+        interval: model::DEVICE_INTERVAL,
+    })
 }
 
 fn device_error(error: &'static str, d: &str) -> OAuthError {

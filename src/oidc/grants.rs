@@ -410,3 +410,16 @@ pub async fn revoke_token(
 pub async fn revoke_user_in(tx: &mut Tx, user: Uuid, now: i64) -> Result<u64, sqlx::Error> {
     store::revoke_grants_of_user(tx, user, now).await
 }
+
+/// Ends the sign-in behind an access token (the SSO portal's Logout): the token is listed as
+/// revoked and its grant, with every refresh token of it, ends.
+pub async fn end_grant_of(app: &App, claims: &tokens::AccessClaims) -> Result<(), Error> {
+    let now = app.now();
+    let mut tx = app.db.begin().await?;
+    store::insert_revoked(&mut tx, &claims.jti, claims.exp).await?;
+    if let Some(gid) = claims.gid.as_deref().and_then(|g| Uuid::parse_str(g).ok()) {
+        store::revoke_grant(&mut tx, gid, now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
