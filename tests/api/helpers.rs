@@ -155,7 +155,10 @@ pub struct Api {
 
 impl Api {
     pub async fn new() -> Self {
-        let t = spawn_app().await;
+        Self::on(spawn_app().await).await
+    }
+    /// An admin API client for a server started some other way.
+    pub async fn on(t: TestApp) -> Self {
         let token = t.token().await;
         Self { t, token, http: reqwest::Client::new() }
     }

@@ -17,4 +17,5 @@ mod operations;
 mod robustness;
 mod sessions;
 mod signin;
+mod sts;
 mod webauthn;

@@ -1,0 +1,420 @@
+//! Role credentials and the AWS-compatible API under `/aws`: the SSO OIDC device login, the SSO
+//! portal API, credentials signed with SigV4 (GetCallerIdentity), their expiry on the injected
+//! clock, and every way they end (assignment removed, group membership removed, user disabled,
+//! sign-out everywhere), with AWS's error shapes.
+
+use crate::helpers::*;
+use lanyard::sts::sigv4;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// An account, a permission set of two hours, a group `engineers` holding `alice`, and `alice`
+/// assigned the permission set directly.
+pub struct Org {
+    pub api: Api,
+    pub account: String,
+    pub ps: String,
+    pub group: String,
+    pub alice: lanyard::directory::User,
+    pub assignment: String,
+}
+
+fn s(v: &Value, k: &str) -> String {
+    v[k].as_str().unwrap_or_else(|| panic!("{k} in {v}")).to_string()
+}
+
+impl Org {
+    pub async fn new() -> Self {
+        Self::on(Api::new().await).await
+    }
+
+    pub async fn on(api: Api) -> Self {
+        let account = api.create("/accounts", json!({"name": "Production", "owner_email": "ops@example.com"})).await;
+        let ps = api.create("/permission-sets", json!({"name": "ReadOnly", "session_duration": "PT2H"})).await;
+        let group = api.create("/groups", json!({"name": "engineers"})).await;
+        let alice = api.t.user("alice", PASSWORD, false).await;
+        let (st, _) = api.put(&format!("/groups/{}/members/{}", s(&group, "id"), alice.id)).await;
+        assert_eq!(st, StatusCode::NO_CONTENT);
+        let a = api
+            .create(
+                "/assignments",
+                json!({"account_id": account["id"], "permission_set_id": ps["id"], "principal_type": "user", "principal_id": alice.id}),
+            )
+            .await;
+        Org {
+            account: s(&account, "id"),
+            ps: s(&ps, "id"),
+            group: s(&group, "id"),
+            assignment: s(&a, "id"),
+            api,
+            alice,
+        }
+    }
+}
+
+/// POSTs JSON to `/aws…`, returning status, the `x-amzn-ErrorType` header and the body.
+pub async fn aws_json(t: &TestApp, path: &str, body: Value) -> (StatusCode, String, Value) {
+    let r = reqwest::Client::new().post(t.url(path)).json(&body).send().await.expect("send");
+    split(r).await
+}
+
+async fn split(r: reqwest::Response) -> (StatusCode, String, Value) {
+    let st = r.status();
+    let kind = r.headers().get("x-amzn-errortype").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let text = r.text().await.expect("body");
+    (st, kind, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+/// Approves a device code on the portal as `username`.
+pub async fn approve(t: &TestApp, username: &str, user_code: &str) {
+    let browser = t.signed_in(username, PASSWORD).await;
+    let page = browser.get(t.url(&format!("/device?user_code={user_code}"))).send().await.expect("page");
+    let page = page.text().await.expect("body");
+    let r = browser
+        .post(t.url("/device"))
+        .form(&[("user_code", user_code), ("csrf_token", csrf_in(&page).as_str())])
+        .send()
+        .await
+        .expect("post");
+    let confirm = r.text().await.expect("body");
+    let r = browser
+        .post(t.url("/device"))
+        .form(&[("user_code", user_code), ("decision", "allow"), ("csrf_token", csrf_in(&confirm).as_str())])
+        .send()
+        .await
+        .expect("approve");
+    assert_eq!(r.headers()["location"], "/device?notice=device_approved");
+}
+
+/// The SSO OIDC device login of an SDK, approved by `username`: (registration, tokens).
+pub async fn sso_login(t: &TestApp, username: &str) -> (Value, Value) {
+    let (st, _, reg) =
+        aws_json(t, "/aws/client/register", json!({"clientName": "test-sdk", "clientType": "public"})).await;
+    assert_eq!(st, StatusCode::OK, "{reg}");
+    let creds = json!({"clientId": reg["clientId"], "clientSecret": reg["clientSecret"]});
+    let mut start = creds.clone();
+    start["startUrl"] = json!(t.url("/"));
+    let (st, _, dev) = aws_json(t, "/aws/device_authorization", start).await;
+    assert_eq!(st, StatusCode::OK, "{dev}");
+    let mut poll = creds.clone();
+    poll["grantType"] = json!("urn:ietf:params:oauth:grant-type:device_code");
+    poll["deviceCode"] = dev["deviceCode"].clone();
+    let (st, kind, e) = aws_json(t, "/aws/token", poll.clone()).await;
+    assert_eq!(
+        (st, kind.as_str(), e["error"].as_str()),
+        (StatusCode::BAD_REQUEST, "AuthorizationPendingException", Some("authorization_pending"))
+    );
+    approve(t, username, dev["userCode"].as_str().expect("userCode")).await;
+    t.clock.advance(time::Duration::seconds(6));
+    let (st, _, tokens) = aws_json(t, "/aws/token", poll).await;
+    assert_eq!(st, StatusCode::OK, "{tokens}");
+    (reg, tokens)
+}
+
+/// GETs an SSO portal path with the bearer header.
+pub async fn sso_get(t: &TestApp, path: &str, token: &str) -> (StatusCode, String, Value) {
+    let r = reqwest::Client::new().get(t.url(path)).header("x-amz-sso_bearer_token", token).send().await.expect("send");
+    split(r).await
+}
+
+/// Fresh role credentials for `alice` in the org's role, through the SSO portal API.
+pub async fn role_credentials(org: &Org) -> Value {
+    let t = &org.api.t;
+    let (_, tokens) = sso_login(t, "alice").await;
+    let at = tokens["accessToken"].as_str().expect("accessToken");
+    let (st, _, c) =
+        sso_get(t, &format!("/aws/federation/credentials?role_name=ReadOnly&account_id={}", org.account), at).await;
+    assert_eq!(st, StatusCode::OK, "{c}");
+    c["roleCredentials"].clone()
+}
+
+/// Calls STS GetCallerIdentity signed with `creds`; `tweak` may spoil the request after
+/// signing. Returns status and body text.
+pub async fn caller_identity(
+    t: &TestApp,
+    creds: &Value,
+    at: i64,
+    tweak: impl FnOnce(&mut reqwest::header::HeaderMap, &mut String),
+) -> (StatusCode, String) {
+    let mut h = reqwest::header::HeaderMap::new();
+    let host = t.base.trim_start_matches("http://").to_string();
+    h.insert("host", host.parse().expect("host"));
+    h.insert("content-type", "application/x-www-form-urlencoded; charset=utf-8".parse().expect("ct"));
+    h.insert("x-amz-date", sigv4::format_amz_date(at).parse().expect("date"));
+    h.insert("x-amz-security-token", creds["sessionToken"].as_str().expect("token").parse().expect("token"));
+    let mut body = "Action=GetCallerIdentity&Version=2011-06-15".to_string();
+    let req = sigv4::Request { method: "POST", path: "/aws", query: "", headers: &h, body: body.as_bytes() };
+    let auth = sigv4::authorization_header(
+        &req,
+        creds["accessKeyId"].as_str().expect("key"),
+        creds["secretAccessKey"].as_str().expect("secret"),
+        "us-east-1",
+        "sts",
+        &["content-type", "host", "x-amz-date", "x-amz-security-token"],
+    )
+    .expect("sign");
+    h.insert("authorization", auth.parse().expect("auth"));
+    tweak(&mut h, &mut body);
+    h.remove("host");
+    let r = reqwest::Client::new().post(t.url("/aws")).headers(h).body(body).send().await.expect("send");
+    (r.status(), r.text().await.expect("body"))
+}
+
+fn now(t: &TestApp) -> i64 {
+    lanyard::clock::Clock::unix(&t.clock)
+}
+
+fn error_code(xml: &str) -> &str {
+    xml.split("<Code>").nth(1).and_then(|r| r.split("</Code>").next()).unwrap_or("")
+}
+
+#[tokio::test]
+async fn an_sso_device_login_lists_accounts_and_roles_and_issues_credentials_that_sign_requests() {
+    let org = Org::new().await;
+    let t = &org.api.t;
+    let (reg, tokens) = sso_login(t, "alice").await;
+    assert_eq!(reg["clientId"], "lanyard-aws");
+    assert!(reg["clientSecretExpiresAt"].as_i64().expect("expiry") > now(t) + 80 * 86_400);
+    assert_eq!(tokens["tokenType"], "Bearer");
+    let at = tokens["accessToken"].as_str().expect("accessToken");
+
+    let (st, _, accounts) = sso_get(t, "/aws/assignment/accounts?max_result=10", at).await;
+    assert_eq!(st, StatusCode::OK, "{accounts}");
+    assert_eq!(
+        accounts["accountList"],
+        json!([{"accountId": org.account, "accountName": "Production", "emailAddress": "ops@example.com"}])
+    );
+    assert!(accounts.get("nextToken").is_none(), "no nextToken on the last page");
+    let (st, _, roles) = sso_get(t, &format!("/aws/assignment/roles?account_id={}", org.account), at).await;
+    assert_eq!(
+        (st, roles["roleList"].clone()),
+        (StatusCode::OK, json!([{"roleName": "ReadOnly", "accountId": org.account}]))
+    );
+
+    let (st, _, c) =
+        sso_get(t, &format!("/aws/federation/credentials?role_name=readonly&account_id={}", org.account), at).await;
+    assert_eq!(st, StatusCode::OK, "{c}");
+    let creds = &c["roleCredentials"];
+    let key = creds["accessKeyId"].as_str().expect("key");
+    assert!(key.len() == 20 && key.starts_with("ASIA"), "{key}");
+    assert_eq!(creds["secretAccessKey"].as_str().map(str::len), Some(40));
+    assert_eq!(creds["expiration"].as_i64(), Some((now(t) + 7200) * 1000), "the permission set's two hours, in ms");
+
+    let (st, xml) = caller_identity(t, creds, now(t), |_, _| {}).await;
+    assert_eq!(st, StatusCode::OK, "{xml}");
+    assert!(xml.contains(&format!("<Arn>arn:lanyard:sts::{}:assumed-role/ReadOnly/alice</Arn>", org.account)), "{xml}");
+    assert!(xml.contains(&format!("<Account>{}</Account>", org.account)));
+    assert!(xml.contains("<UserId>AROA") && xml.contains(":alice</UserId>"), "{xml}");
+
+    // Issue and use are in the audit log, with the caller's address.
+    lanyard::audit::batch::Batcher::flush(&t.app.audit_batch).await;
+    let (_, log) = org.api.get("/audit?action=sts.credentials.issue").await;
+    assert_eq!(log["items"][0]["details"]["access_key_id"], key, "{log}");
+    assert_eq!(log["items"][0]["ip"], "127.0.0.1");
+    let (_, log) = org.api.get("/audit?action=sts.credentials.use").await;
+    assert_eq!(log["items"][0]["details"]["action"], "sts:GetCallerIdentity", "{log}");
+
+    // Refresh rotates; the spent refresh token is refused and ends the family.
+    let refresh = json!({"clientId": reg["clientId"], "clientSecret": reg["clientSecret"], "grantType": "refresh_token",
+                         "refreshToken": tokens["refreshToken"]});
+    let (st, _, fresh) = aws_json(t, "/aws/token", refresh.clone()).await;
+    assert_eq!(st, StatusCode::OK, "{fresh}");
+    assert!(fresh["refreshToken"].is_string() && fresh["refreshToken"] != tokens["refreshToken"]);
+    let (st, kind, _) = aws_json(t, "/aws/token", refresh).await;
+    assert_eq!((st, kind.as_str()), (StatusCode::BAD_REQUEST, "InvalidGrantException"));
+    let (st, kind, _) = sso_get(t, "/aws/assignment/accounts", fresh["accessToken"].as_str().expect("at")).await;
+    assert_eq!((st, kind.as_str()), (StatusCode::UNAUTHORIZED, "UnauthorizedException"), "reuse revoked the family");
+}
+
+#[tokio::test]
+async fn the_sso_apis_refuse_bad_clients_tokens_and_roles_with_aws_error_shapes() {
+    let org = Org::new().await;
+    let t = &org.api.t;
+    let (st, kind, e) =
+        aws_json(t, "/aws/client/register", json!({"clientName": "x", "clientType": "confidential"})).await;
+    assert_eq!(
+        (st, kind.as_str(), e["error"].as_str()),
+        (StatusCode::BAD_REQUEST, "InvalidClientMetadataException", Some("invalid_client_metadata"))
+    );
+    let (st, kind, _) = aws_json(t, "/aws/client/register", json!({"clientType": "public"})).await;
+    assert_eq!((st, kind.as_str()), (StatusCode::BAD_REQUEST, "InvalidRequestException"));
+    let (st, kind, e) = aws_json(
+        t,
+        "/aws/device_authorization",
+        json!({"clientId": "lanyard-aws", "clientSecret": "lyd_sso_wrong", "startUrl": t.url("/")}),
+    )
+    .await;
+    assert_eq!(
+        (st, kind.as_str(), e["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, "InvalidClientException", Some("invalid_client"))
+    );
+    let (reg, tokens) = sso_login(t, "alice").await;
+    let (st, kind, _) = aws_json(
+        t,
+        "/aws/token",
+        json!({"clientId": reg["clientId"], "clientSecret": reg["clientSecret"], "grantType": "password"}),
+    )
+    .await;
+    assert_eq!((st, kind.as_str()), (StatusCode::BAD_REQUEST, "UnsupportedGrantTypeException"));
+
+    let (st, kind, e) = sso_get(t, "/aws/assignment/accounts", "not-a-token").await;
+    assert_eq!((st, kind.as_str()), (StatusCode::UNAUTHORIZED, "UnauthorizedException"), "{e}");
+    assert!(e["message"].is_string());
+    let r = reqwest::Client::new().get(t.url("/aws/assignment/accounts")).send().await.expect("send");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let at = tokens["accessToken"].as_str().expect("at");
+    let (st, kind, _) = sso_get(t, "/aws/assignment/roles", at).await;
+    assert_eq!((st, kind.as_str()), (StatusCode::BAD_REQUEST, "InvalidRequestException"), "account_id is required");
+    let (st, kind, _) =
+        sso_get(t, &format!("/aws/federation/credentials?role_name=Admin&account_id={}", org.account), at).await;
+    assert_eq!((st, kind.as_str()), (StatusCode::FORBIDDEN, "ForbiddenException"), "no such assignment");
+    let (st, kind, _) = sso_get(t, "/aws/federation/credentials?role_name=ReadOnly&account_id=12", at).await;
+    assert_eq!((st, kind.as_str()), (StatusCode::BAD_REQUEST, "InvalidRequestException"));
+
+    // Another user's token lists only their own (no) accounts.
+    org.api.t.user("bob", PASSWORD, false).await;
+    let (_, bob) = sso_login(t, "bob").await;
+    let (st, _, accounts) = sso_get(t, "/aws/assignment/accounts", bob["accessToken"].as_str().expect("at")).await;
+    assert_eq!((st, accounts["accountList"].clone()), (StatusCode::OK, json!([])));
+
+    // Logout ends the sign-in: the token and its refresh token stop working.
+    let r = reqwest::Client::new()
+        .post(t.url("/aws/logout"))
+        .header("x-amz-sso_bearer_token", at)
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(r.status(), StatusCode::OK);
+    let (st, _, _) = sso_get(t, "/aws/assignment/accounts", at).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, kind, _) = aws_json(
+        t,
+        "/aws/token",
+        json!({"clientId": reg["clientId"], "clientSecret": reg["clientSecret"], "grantType": "refresh_token", "refreshToken": tokens["refreshToken"]}),
+    )
+    .await;
+    assert_eq!((st, kind.as_str()), (StatusCode::BAD_REQUEST, "InvalidGrantException"));
+}
+
+#[tokio::test]
+async fn signatures_are_checked_for_tampering_wrong_tokens_and_clock_skew() {
+    let org = Org::new().await;
+    let t = &org.api.t;
+    let creds = role_credentials(&org).await;
+    let n = now(t);
+    let (st, xml) = caller_identity(t, &creds, n, |_, body| body.push_str("&x=1")).await;
+    assert_eq!((st, error_code(&xml)), (StatusCode::FORBIDDEN, "SignatureDoesNotMatch"), "{xml}");
+    let (st, xml) = caller_identity(t, &creds, n, |h, _| {
+        h.insert("x-amz-security-token", "lyd_st_forged".parse().expect("v"));
+    })
+    .await;
+    assert_eq!(error_code(&xml), "SignatureDoesNotMatch", "the token is signed: {st} {xml}");
+    let mut other = creds.clone();
+    other["sessionToken"] = json!("lyd_st_forged");
+    let (st, xml) = caller_identity(t, &other, n, |_, _| {}).await;
+    assert_eq!((st, error_code(&xml)), (StatusCode::FORBIDDEN, "InvalidClientTokenId"), "a wrong token: {xml}");
+    let mut other = creds.clone();
+    other["accessKeyId"] = json!("ASIAAAAAAAAAAAAAAAAA");
+    let (_, xml) = caller_identity(t, &other, n, |_, _| {}).await;
+    assert_eq!(error_code(&xml), "InvalidClientTokenId", "an unknown key");
+    let mut other = creds.clone();
+    other["secretAccessKey"] = json!("A".repeat(40));
+    let (_, xml) = caller_identity(t, &other, n, |_, _| {}).await;
+    assert_eq!(error_code(&xml), "SignatureDoesNotMatch", "a wrong secret");
+    for skew in [-301, 301] {
+        let (st, xml) = caller_identity(t, &creds, n + skew, |_, _| {}).await;
+        assert_eq!((st, error_code(&xml)), (StatusCode::FORBIDDEN, "RequestExpired"), "{skew}: {xml}");
+    }
+    let (st, _) = caller_identity(t, &creds, n - 299, |_, _| {}).await;
+    assert_eq!(st, StatusCode::OK, "within five minutes");
+    let r =
+        reqwest::Client::new().post(t.url("/aws")).form(&[("Action", "GetCallerIdentity")]).send().await.expect("send");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.headers()["content-type"], "text/xml");
+    assert_eq!(error_code(&r.text().await.expect("body")), "MissingAuthenticationToken");
+    let r =
+        reqwest::Client::new().post(t.url("/aws")).form(&[("Action", "DeleteEverything")]).send().await.expect("send");
+    assert_eq!(error_code(&r.text().await.expect("body")), "InvalidAction");
+}
+
+#[tokio::test]
+async fn credentials_expire_on_the_clock() {
+    let org = Org::new().await;
+    let t = &org.api.t;
+    let creds = role_credentials(&org).await;
+    t.clock.advance(time::Duration::seconds(7199));
+    assert_eq!(caller_identity(t, &creds, now(t), |_, _| {}).await.0, StatusCode::OK);
+    t.clock.advance(time::Duration::seconds(1));
+    let (st, xml) = caller_identity(t, &creds, now(t), |_, _| {}).await;
+    assert_eq!((st, error_code(&xml)), (StatusCode::FORBIDDEN, "ExpiredToken"), "{xml}");
+}
+
+#[tokio::test]
+async fn credentials_end_with_the_assignment_the_group_membership_or_the_user() {
+    let org = Org::new().await;
+    let t = &org.api.t;
+    // Through the direct assignment: removing it ends the credentials at once.
+    let direct = role_credentials(&org).await;
+    // Through the group as well.
+    org.api
+        .create(
+            "/assignments",
+            json!({"account_id": org.account, "permission_set_id": org.ps, "principal_type": "group", "principal_id": org.group}),
+        )
+        .await;
+    let (st, _) = org.api.delete(&format!("/assignments/{}", org.assignment)).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    assert_eq!(
+        caller_identity(t, &direct, now(t), |_, _| {}).await.0,
+        StatusCode::OK,
+        "still assigned through the group"
+    );
+    let via_group = role_credentials(&org).await;
+    let (st, _) = org.api.delete(&format!("/groups/{}/members/{}", org.group, org.alice.id)).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    for c in [&direct, &via_group] {
+        let (st, xml) = caller_identity(t, c, now(t), |_, _| {}).await;
+        assert_eq!((st, error_code(&xml)), (StatusCode::FORBIDDEN, "InvalidClientTokenId"), "{xml}");
+    }
+    // Back in the group: valid again (the check is live, the credentials were not revoked)…
+    let (st, _) = org.api.put(&format!("/groups/{}/members/{}", org.group, org.alice.id)).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    assert_eq!(caller_identity(t, &via_group, now(t), |_, _| {}).await.0, StatusCode::OK);
+    // … until the user is disabled, which revokes them for good.
+    let (st, _) = org.api.patch(&format!("/users/{}", org.alice.id), json!({"status": "disabled"})).await;
+    assert_eq!(st, StatusCode::OK);
+    let (_, xml) = caller_identity(t, &via_group, now(t), |_, _| {}).await;
+    assert_eq!(error_code(&xml), "InvalidClientTokenId");
+    let (st, _) = org.api.patch(&format!("/users/{}", org.alice.id), json!({"status": "active"})).await;
+    assert_eq!(st, StatusCode::OK);
+    let (_, xml) = caller_identity(t, &via_group, now(t), |_, _| {}).await;
+    assert_eq!(error_code(&xml), "InvalidClientTokenId", "revoked, not just suspended");
+}
+
+#[tokio::test]
+async fn signing_out_everywhere_revokes_role_credentials() {
+    let org = Org::new().await;
+    let t = &org.api.t;
+    let creds = role_credentials(&org).await;
+    let (st, _) = org.api.delete(&format!("/users/{}/sessions", org.alice.id)).await;
+    assert!(st.is_success(), "{st}");
+    let (_, xml) = caller_identity(t, &creds, now(t), |_, _| {}).await;
+    assert_eq!(error_code(&xml), "InvalidClientTokenId");
+}
+
+#[tokio::test]
+async fn the_mfa_policy_governs_issuance() {
+    let org = Org::new().await;
+    let t = &org.api.t;
+    let (_, tokens) = sso_login(t, "alice").await;
+    let (st, _) = org.api.call(reqwest::Method::PUT, "/mfa-policy", Some(json!({"mode": "required"}))).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, kind, e) = sso_get(
+        t,
+        &format!("/aws/federation/credentials?role_name=ReadOnly&account_id={}", org.account),
+        tokens["accessToken"].as_str().expect("at"),
+    )
+    .await;
+    assert_eq!((st, kind.as_str()), (StatusCode::FORBIDDEN, "ForbiddenException"), "{e}");
+    assert!(e["message"].as_str().expect("message").contains("second factor"), "{e}");
+}
