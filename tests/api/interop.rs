@@ -1,27 +1,37 @@
 //! Interop with client libraries outside Rust, installed by the test itself into a virtualenv
-//! under the target directory (created once, reused): Python's authlib as an OIDC relying party.
+//! under the target directory (created once, reused): Python's authlib as an OIDC relying party,
+//! and boto3 against the AWS-compatible API.
 
 use crate::helpers::*;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::Command;
 
-/// A virtualenv with authlib and requests; created (from PyPI) on first use.
-fn python_env() -> PathBuf {
+/// A virtualenv with authlib, requests and boto3; created (from PyPI) on first use.
+pub fn python_env() -> PathBuf {
     let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from("target"));
     let venv = target.join("interop-venv");
     let python = venv.join("bin/python");
-    let marker = venv.join(".authlib-1");
+    let marker = venv.join(".deps-2");
     if !marker.exists() {
         let _ = std::fs::create_dir_all(&target);
         let ok = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().expect("python3 -m venv").success();
         assert!(ok, "could not create a virtualenv (install python3-venv)");
         let ok = Command::new(&python)
-            .args(["-m", "pip", "install", "-q", "--disable-pip-version-check", "authlib==1.6.*", "requests==2.*"])
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                "authlib==1.6.*",
+                "requests==2.*",
+                "boto3==1.*",
+            ])
             .status()
             .expect("pip")
             .success();
-        assert!(ok, "pip could not install authlib and requests from PyPI");
+        assert!(ok, "pip could not install authlib, requests and boto3 from PyPI");
         std::fs::write(&marker, "").expect("marker");
     }
     python
@@ -62,4 +72,50 @@ async fn python_authlib_completes_discovery_code_pkce_refresh_and_userinfo() {
     assert_eq!(v["preferred_username"], "olga");
     assert_eq!(v["email"], "olga@example.com");
     assert_eq!(v["refreshed"], true);
+}
+
+#[tokio::test]
+async fn boto3_signs_in_with_sso_oidc_gets_role_credentials_and_calls_sts() {
+    // boto3 signs with the machine's clock: the server's clock starts there too.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = test_config(&dir).await;
+    let clock = lanyard::clock::FixedClock::new(time::OffsetDateTime::now_utc());
+    let t = spawn_on(config, std::sync::Arc::new(dir), clock).await;
+    let org = crate::sts::Org::on(Api::on(t).await).await;
+    let t = &org.api.t;
+    let python = python_env();
+    let work = tempfile::tempdir().expect("work dir");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/aws_boto3.py");
+    let out = tokio::process::Command::new(python)
+        .arg(script)
+        .env("LANYARD_ISSUER", t.config.public_url().as_str().trim_end_matches('/'))
+        .env("LANYARD_BASE", &t.base)
+        .env("USERNAME", "alice")
+        .env("PASSWORD", PASSWORD)
+        .env("ACCOUNT_ID", &org.account)
+        .env("ROLE", "ReadOnly")
+        .env("WORK", work.path())
+        .output()
+        .await
+        .expect("run the boto3 script");
+    assert!(
+        out.status.success(),
+        "boto3 failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(out.stdout.trim_ascii()).expect("one JSON line");
+    let arn = format!("arn:lanyard:sts::{}:assumed-role/ReadOnly/alice", org.account);
+    assert_eq!(v["pending"], "AuthorizationPendingException");
+    assert_eq!(v["refresh_rotated"], true);
+    assert_eq!(v["accounts"], json!([org.account]));
+    assert_eq!(v["roles"], json!(["ReadOnly"]));
+    assert_eq!(v["key_prefix"], "ASIA");
+    assert_eq!(v["arn"], arn);
+    assert_eq!(v["account"], org.account);
+    assert!(v["user_id"].as_str().is_some_and(|u| u.starts_with("AROA") && u.ends_with(":alice")), "{v}");
+    assert_eq!(v["presigned"], 200, "{v}");
+    assert_eq!(v["presigned_arn"], arn);
+    assert_eq!(v["bad_secret"], "SignatureDoesNotMatch");
+    assert_eq!(v["profile_arn"], arn, "the SDK's own SSO credential provider");
 }
