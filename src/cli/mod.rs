@@ -1,6 +1,7 @@
 //! The `lanyard` command line: the server (`serve`, `migrate`), operator commands that work
 //! directly on the database (`bootstrap`, `keys`, `audit`, `admin token create`), and an admin
-//! API client (`admin users`, `admin groups`).
+//! API client (`admin users`, `admin groups`), and the employee's commands (`login`,
+//! `accounts`, `creds`, `exec`, `configure aws`, `logout`) over the AWS-compatible API.
 //!
 //! Exit codes scripts can rely on: 0 success, 1 error, 2 usage, 3 refused because of existing
 //! state (conflict), 4 not authorised, 5 server unreachable, 6 not found.
@@ -8,7 +9,9 @@
 pub mod access;
 pub mod admin;
 pub mod apps;
+pub mod creds;
 pub mod local;
+pub mod login;
 pub mod serve;
 
 use clap::{Parser, Subcommand};
@@ -59,6 +62,67 @@ pub enum Command {
     /// Policy documents: validate one locally, or simulate decisions through the API.
     #[command(subcommand)]
     Policy(access::PolicyCmd),
+    /// Sign in from this terminal (device flow: approve the code in your browser).
+    Login {
+        #[command(flatten)]
+        target: login::Target,
+        /// Do not try to open a browser.
+        #[arg(long)]
+        no_browser: bool,
+    },
+    /// List the accounts and roles you can use.
+    Accounts {
+        #[command(flatten)]
+        target: login::Target,
+    },
+    /// Print temporary credentials for a role (cached until five minutes before they expire).
+    Creds {
+        #[command(flatten)]
+        target: login::Target,
+        #[command(flatten)]
+        role: creds::RoleArgs,
+        #[arg(long, value_enum, default_value = "json")]
+        format: creds::Format,
+    },
+    /// Run a command with a role's credentials in its environment.
+    Exec {
+        #[command(flatten)]
+        target: login::Target,
+        #[command(flatten)]
+        role: creds::RoleArgs,
+        /// The command and its arguments, after `--`.
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
+    /// Write configuration for other tools.
+    #[command(subcommand)]
+    Configure(ConfigureCmd),
+    /// Sign out from this terminal and forget cached credentials.
+    Logout {
+        #[command(flatten)]
+        target: login::Target,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigureCmd {
+    /// Add AWS CLI/SDK profiles (~/.aws/config) that get credentials from `lanyard creds`.
+    Aws {
+        #[command(flatten)]
+        target: login::Target,
+        /// Only this account (id or name).
+        #[arg(long)]
+        account: Option<String>,
+        /// Only this role.
+        #[arg(long)]
+        role: Option<String>,
+        /// The profile's name (with one account and role; default: <account>-<role>).
+        #[arg(long)]
+        profile: Option<String>,
+        /// The profiles' default region.
+        #[arg(long)]
+        region: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -168,7 +232,10 @@ pub fn run() -> ExitCode {
     match runtime.block_on(dispatch(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
-            eprintln!("error: {}", f.message);
+            // `exec` passes on its command's exit code with nothing to add.
+            if !f.message.is_empty() {
+                eprintln!("error: {}", f.message);
+            }
             ExitCode::from(f.code)
         }
     }
@@ -193,6 +260,14 @@ async fn dispatch(cli: Cli) -> CmdResult {
         Command::Audit(cmd) => local::audit(load_config(&cli.config)?, cmd).await,
         Command::Admin(cmd) => admin::run(&cli.config, *cmd).await,
         Command::Policy(cmd) => access::policy(&cli.config, cmd).await,
+        Command::Login { target, no_browser } => login::login(target, no_browser).await,
+        Command::Accounts { target } => login::accounts(target).await,
+        Command::Creds { target, role, format } => creds::creds(target, role, format).await,
+        Command::Exec { target, role, command } => creds::exec(target, role, command).await,
+        Command::Configure(ConfigureCmd::Aws { target, account, role, profile, region }) => {
+            creds::configure_aws(target, account, role, profile, region).await
+        }
+        Command::Logout { target } => login::logout(target).await,
     }
 }
 

@@ -314,3 +314,136 @@ async fn admin_cli_registers_an_application_rotates_its_secret_and_the_signing_k
     let keys = lanyard(&config, &["keys", "list", "--json"], None);
     assert!(String::from_utf8_lossy(&keys.stdout).contains(r["key_id"].as_str().expect("kid")));
 }
+
+/// The employee's `lanyard` command, with its own home, AWS config file and no server config.
+fn employee(home: &std::path::Path) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_lanyard"));
+    cmd.env_remove("LANYARD_CONFIG")
+        .env_remove("LANYARD_URL")
+        .env("HOME", home)
+        .env("LANYARD_CLI_HOME", home.join("lanyard"))
+        .env("AWS_CONFIG_FILE", home.join("aws-config"))
+        .env_remove("DISPLAY")
+        .current_dir(home)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+async fn run(home: &std::path::Path, args: &[&str]) -> Output {
+    employee(home).args(args).output().await.expect("run lanyard")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn employee_cli_logs_in_lists_roles_caches_credentials_execs_and_configures_aws() {
+    use tokio::io::AsyncBufReadExt;
+    let org = crate::sts::Org::on(Api::on(spawn_app_at_real_time().await).await).await;
+    let t = &org.api.t;
+    let dir = tempfile::tempdir().expect("home");
+    let home = dir.path();
+
+    let o = run(home, &["accounts"]).await;
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(text(&o).contains("lanyard login"), "{}", text(&o));
+    let o = run(home, &["login", "--url", "http://127.0.0.1:1", "--no-browser"]).await;
+    assert_eq!(o.status.code(), Some(5), "unreachable: {}", text(&o));
+    assert!(text(&o).contains("cannot reach Lanyard"), "{}", text(&o));
+
+    // `lanyard login`: the code is shown, the test approves it in the portal, the CLI polls.
+    let mut child = employee(home).args(["login", "--url", &t.base, "--no-browser"]).spawn().expect("spawn login");
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let code = loop {
+        let line = lines.next_line().await.expect("read").expect("the code is printed");
+        if let Some(rest) = line.split("enter the code ").nth(1) {
+            break rest.trim().to_string();
+        }
+    };
+    crate::sts::approve(t, "alice", &code).await;
+    let status = loop {
+        // The server's clock stands still: move it past the poll interval while the CLI waits.
+        t.clock.advance(time::Duration::seconds(6));
+        match tokio::time::timeout(std::time::Duration::from_secs(2), child.wait()).await {
+            Ok(s) => break s.expect("wait"),
+            Err(_) => continue,
+        }
+    };
+    assert!(status.success(), "login failed");
+    let login_dir = home.join("lanyard/logins");
+    let file = std::fs::read_dir(&login_dir).expect("logins").next().expect("one").expect("entry").path();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&file).expect("meta").permissions().mode() & 0o777, 0o600);
+    }
+
+    let o = run(home, &["accounts", "--json"]).await;
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v[0]["account_id"], org.account.as_str());
+    assert_eq!(v[0]["roles"], serde_json::json!(["ReadOnly"]));
+
+    // Credentials, then the same ones from the cache (asked by account name this time).
+    let o =
+        run(home, &["creds", "--account", &org.account, "--role", "ReadOnly", "--format", "credential-process"]).await;
+    assert!(o.status.success(), "{}", text(&o));
+    let c: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(c["Version"], 1);
+    let key = c["AccessKeyId"].as_str().expect("key").to_string();
+    assert!(key.starts_with("ASIA") && c["Expiration"].as_str().is_some_and(|e| e.ends_with('Z')), "{c}");
+    let o = run(home, &["creds", "--account", "production", "--role", "ReadOnly", "--format", "env"]).await;
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains(&format!("export AWS_ACCESS_KEY_ID={key}")), "cached");
+    t.app.audit_batch.flush().await;
+    let (_, log) = org.api.get("/audit?action=sts.credentials.issue").await;
+    assert_eq!(log["items"].as_array().map(Vec::len), Some(1), "the second call was served from the cache: {log}");
+
+    // `exec` puts them in the command's environment and passes its exit code on.
+    let check = format!("test \"$AWS_ACCESS_KEY_ID\" = {key} && test -n \"$AWS_SESSION_TOKEN\" && exit 7");
+    let o = run(home, &["exec", "--account", &org.account, "--role", "ReadOnly", "--", "sh", "-c", &check]).await;
+    assert_eq!(o.status.code(), Some(7), "{}", text(&o));
+
+    // No such role: a clear refusal and exit code 4.
+    let o = run(home, &["creds", "--account", &org.account, "--role", "Admin"]).await;
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(text(&o).contains("Admin"), "{}", text(&o));
+
+    // `configure aws` writes a profile whose credential_process boto3 runs.
+    std::fs::write(home.join("aws-config"), "[default]\nregion = eu-west-1\n").expect("config");
+    let o = run(home, &["configure", "aws"]).await;
+    assert!(o.status.success(), "{}", text(&o));
+    let config = std::fs::read_to_string(home.join("aws-config")).expect("config");
+    assert!(
+        config.contains("[default]\nregion = eu-west-1") && config.contains("[profile production-ReadOnly]"),
+        "{config}"
+    );
+    assert!(config.contains("credential_process = ") && config.contains("--format credential-process"), "{config}");
+    let python = crate::interop::python_env();
+    let script = "import boto3,sys; print(boto3.session.Session(profile_name='production-ReadOnly', region_name='us-east-1')\
+                  .client('sts', endpoint_url=sys.argv[1]).get_caller_identity()['Arn'])";
+    let o = tokio::process::Command::new(python)
+        .args(["-c", script, &format!("{}/aws", t.base)])
+        .env("HOME", home)
+        .env("LANYARD_CLI_HOME", home.join("lanyard"))
+        .env("AWS_CONFIG_FILE", home.join("aws-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", home.join("none"))
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .output()
+        .await
+        .expect("python");
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        format!("arn:lanyard:sts::{}:assumed-role/ReadOnly/alice", org.account)
+    );
+
+    // `logout` ends the sign-in and forgets the cached credentials.
+    let o = run(home, &["logout"]).await;
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(std::fs::read_dir(&login_dir).expect("logins").count(), 0);
+    assert_eq!(std::fs::read_dir(home.join("lanyard/credentials")).expect("creds").count(), 0);
+    let o = run(home, &["creds", "--account", &org.account, "--role", "ReadOnly"]).await;
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(text(&o).contains("lanyard login"), "{}", text(&o));
+}

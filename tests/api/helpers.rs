@@ -21,6 +21,15 @@ pub fn start_time() -> time::OffsetDateTime {
     time::macros::datetime!(2026-11-23 12:00 UTC)
 }
 
+/// A server whose (fixed) clock starts at the machine's real time, for clients that sign or
+/// cache by their own clock (boto3, the `lanyard` CLI).
+pub async fn spawn_app_at_real_time() -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = test_config(&dir).await;
+    let now = lanyard::clock::Clock::now(&lanyard::clock::SystemClock);
+    spawn_on(config, Arc::new(dir), FixedClock::new(now)).await
+}
+
 /// A config for a fresh database in a fresh directory.
 pub async fn test_config(dir: &tempfile::TempDir) -> Config {
     let mut config = Config { data_dir: dir.path().to_path_buf(), ..Default::default() };

@@ -77,11 +77,7 @@ async fn python_authlib_completes_discovery_code_pkce_refresh_and_userinfo() {
 #[tokio::test]
 async fn boto3_signs_in_with_sso_oidc_gets_role_credentials_and_calls_sts() {
     // boto3 signs with the machine's clock: the server's clock starts there too.
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = test_config(&dir).await;
-    let clock = lanyard::clock::FixedClock::new(time::OffsetDateTime::now_utc());
-    let t = spawn_on(config, std::sync::Arc::new(dir), clock).await;
-    let org = crate::sts::Org::on(Api::on(t).await).await;
+    let org = crate::sts::Org::on(Api::on(spawn_app_at_real_time().await).await).await;
     let t = &org.api.t;
     let python = python_env();
     let work = tempfile::tempdir().expect("work dir");
