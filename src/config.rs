@@ -35,6 +35,17 @@ pub struct Config {
     pub http: HttpConfig,
     pub audit: AuditConfig,
     pub oidc: OidcConfig,
+    pub sts: StsConfig,
+}
+
+/// Role credentials.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StsConfig {
+    /// Role credentials never outlive the sign-in they come from: the portal session (its
+    /// absolute timeout) or the SSO sign-in of the CLI and SDKs. Off by default, as in AWS,
+    /// where role sessions last their permission set's duration.
+    pub bound_to_session: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -185,6 +196,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             audit: AuditConfig::default(),
             oidc: OidcConfig::default(),
+            sts: StsConfig::default(),
         }
     }
 }

@@ -423,3 +423,9 @@ pub async fn end_grant_of(app: &App, claims: &tokens::AccessClaims) -> Result<()
     tx.commit().await?;
     Ok(())
 }
+
+/// When a grant (a sign-in to an app) ends, if it exists and is live.
+pub async fn grant_end(app: &App, grant: Uuid) -> Result<Option<i64>, Error> {
+    let mut tx = app.db.conn().await?;
+    Ok(store::find_grant(&mut tx, grant).await?.filter(|g| g.revoked_at.is_none()).map(|g| g.expires_at))
+}

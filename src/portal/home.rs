@@ -24,6 +24,8 @@ pub struct RoleRow {
     pub description: String,
     pub duration: String,
     pub arn: String,
+    /// The console link (the permission set's relay state), or empty.
+    pub console: String,
 }
 
 pub struct AccountRow {
@@ -85,6 +87,7 @@ fn rows(access: Vec<AccountAccess>) -> Vec<AccountRow> {
                     description: r.permission_set_description.clone(),
                     duration: duration_label(r.session_duration),
                     arn: crate::access::model::role_arn(&r.account_id, &r.permission_set_name),
+                    console: r.relay_state.clone(),
                 })
                 .collect(),
             id: a.account_id,

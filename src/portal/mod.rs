@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod admin;
 pub mod applications;
 pub mod assets;
+pub mod credentials;
 pub mod home;
 pub mod mfa;
 pub mod permission_sets;
@@ -35,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .merge(mfa::routes())
         .merge(webauthn::routes())
         .merge(home::routes())
+        .merge(credentials::routes())
         .merge(profile::routes())
         .merge(admin::routes())
         .merge(applications::routes())

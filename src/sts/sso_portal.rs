@@ -175,6 +175,11 @@ async fn role_credentials(
         .as_ref()
         .is_some_and(|a| a.iter().any(|m| m == "mfa"))
         .then_some(user.claims.auth_time.unwrap_or(user.claims.iat));
+    let grant = user.claims.gid.as_deref().and_then(|g| Uuid::parse_str(g).ok());
+    let not_after = match grant {
+        Some(g) if app.config.sts.bound_to_session => crate::oidc::grants::grant_end(app, g).await.map_err(AwsError::from)?,
+        _ => None,
+    };
     let issued = credentials::issue(
         app,
         Issue {
@@ -184,10 +189,10 @@ async fn role_credentials(
             source: Source::Sso,
             session_name: None,
             duration: None,
-            not_after: None,
+            not_after,
             mfa_at,
             parent: None,
-            grant: user.claims.gid.as_deref().and_then(|g| Uuid::parse_str(g).ok()),
+            grant,
         },
         origin,
     )

@@ -418,3 +418,81 @@ async fn the_mfa_policy_governs_issuance() {
     assert_eq!((st, kind.as_str()), (StatusCode::FORBIDDEN, "ForbiddenException"), "{e}");
     assert!(e["message"].as_str().expect("message").contains("second factor"), "{e}");
 }
+
+/// The values between `marker` and the next `"` on the credentials page.
+fn page_value(page: &str, marker: &str) -> Value {
+    let start = page.find(marker).unwrap_or_else(|| panic!("{marker} on the page")) + marker.len();
+    json!(page[start..].split('"').next().expect("value"))
+}
+
+#[tokio::test]
+async fn the_portal_gives_command_line_access_and_the_console_link_for_each_role() {
+    let org = Org::new().await;
+    let t = &org.api.t;
+    let (st, _) = org
+        .api
+        .patch(&format!("/permission-sets/{}", org.ps), json!({"relay_state": "https://console.example.com/home"}))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let browser = t.signed_in("alice", PASSWORD).await;
+    let home = browser.get(t.url("/")).send().await.expect("home").text().await.expect("body");
+    let action = format!("/accounts/{}/roles/ReadOnly/credentials", org.account);
+    assert!(home.contains(&format!("action=\"{action}\"")), "{home}");
+    assert!(home.contains("href=\"https://console.example.com/home\""), "the console link");
+    let r = browser.post(t.url(&action)).form(&[("csrf_token", "forged")]).send().await.expect("post");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "CSRF applies");
+    let r = browser.post(t.url(&action)).form(&[("csrf_token", csrf_in(&home).as_str())]).send().await.expect("post");
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.expect("page");
+    assert!(page.contains(&format!("credential_process = lanyard creds --url {} --account {} --role ReadOnly --format credential-process",
+        t.config.public_url().as_str().trim_end_matches('/'), org.account)), "{page}");
+    let creds = json!({
+        "accessKeyId": page_value(&page, "export AWS_ACCESS_KEY_ID=\""),
+        "secretAccessKey": page_value(&page, "export AWS_SECRET_ACCESS_KEY=\""),
+        "sessionToken": page_value(&page, "export AWS_SESSION_TOKEN=\""),
+    });
+    let (st, xml) = caller_identity(t, &creds, now(t), |_, _| {}).await;
+    assert_eq!(st, StatusCode::OK, "{xml}");
+    // A role the user does not have: a page that says so, nothing issued.
+    let r = browser
+        .post(t.url(&format!("/accounts/{}/roles/Admin/credentials", org.account)))
+        .form(&[("csrf_token", csrf_in(&home).as_str())])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.text().await.expect("page").contains("no assignment gives you the role Admin"));
+}
+
+#[tokio::test]
+async fn credentials_can_be_bound_to_the_sign_in_session() {
+    let t = spawn_app_with(|c| {
+        c.sts.bound_to_session = true;
+        c.session.absolute_timeout = lanyard::config::Dur::from_secs(3600);
+    })
+    .await;
+    let org = Org::on(Api::on(t).await).await;
+    let t = &org.api.t;
+    let browser = t.signed_in("alice", PASSWORD).await;
+    let home = browser.get(t.url("/")).send().await.expect("home").text().await.expect("body");
+    let action = format!("/accounts/{}/roles/ReadOnly/credentials", org.account);
+    let page = browser
+        .post(t.url(&action))
+        .form(&[("csrf_token", csrf_in(&home).as_str())])
+        .send()
+        .await
+        .expect("post")
+        .text()
+        .await
+        .expect("page");
+    let creds = json!({
+        "accessKeyId": page_value(&page, "export AWS_ACCESS_KEY_ID=\""),
+        "secretAccessKey": page_value(&page, "export AWS_SECRET_ACCESS_KEY=\""),
+        "sessionToken": page_value(&page, "export AWS_SESSION_TOKEN=\""),
+    });
+    t.clock.advance(time::Duration::seconds(3599));
+    assert_eq!(caller_identity(t, &creds, now(t), |_, _| {}).await.0, StatusCode::OK);
+    t.clock.advance(time::Duration::seconds(1));
+    let (_, xml) = caller_identity(t, &creds, now(t), |_, _| {}).await;
+    assert_eq!(error_code(&xml), "ExpiredToken", "the session's hour, not the permission set's two");
+}
