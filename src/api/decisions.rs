@@ -31,6 +31,125 @@ pub struct PrincipalBody {
     pub account_id: Option<String>,
     /// … and the permission set (role) name.
     pub permission_set: Option<String>,
+    /// Or, instead of all of the above, proof: an STS GetCallerIdentity request the caller
+    /// signed with their Lanyard role credentials, forwarded by the resource service (as
+    /// Vault's AWS auth method does). Lanyard checks the signature and decides for its signer.
+    pub signed_request: Option<SignedRequestBody>,
+    /// Or a presigned GetCallerIdentity URL (`sts.generate_presigned_url('get_caller_identity')`).
+    pub presigned_url: Option<String>,
+    /// The method the presigned URL was signed for (botocore signs POST unless told GET).
+    pub presigned_method: Option<String>,
+}
+
+/// A signed HTTP request, as the caller sent it.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignedRequestBody {
+    /// `POST` (default) or `GET`.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// The URL it was sent to, e.g. `https://lanyard.example.com/aws`.
+    pub url: String,
+    /// Its headers: name to value (or list of values). `Authorization`, `X-Amz-Date`, `Host`
+    /// and every other signed header must be present.
+    #[schema(value_type = Object)]
+    pub headers: BTreeMap<String, Value>,
+    /// Its body, base64.
+    #[serde(default)]
+    pub body: String,
+}
+
+/// Who proved themselves with a forwarded signature, as (user, account, role).
+async fn proved_principal(
+    app: &AppState,
+    p: &PrincipalBody,
+    caller: &Decider,
+) -> Result<(Uuid, AccountId, String), Error> {
+    use base64::Engine;
+    let others = p.user_id.is_some()
+        || p.username.is_some()
+        || p.role_arn.is_some()
+        || p.account_id.is_some()
+        || p.permission_set.is_some();
+    if others || (p.signed_request.is_some() && p.presigned_url.is_some()) {
+        return Err(Error::invalid(
+            "principal",
+            "give a signed request or a presigned URL on its own, without user or role",
+        ));
+    }
+    let (method, url, headers, body) = match (&p.signed_request, &p.presigned_url) {
+        (Some(r), None) => {
+            let mut h = axum::http::HeaderMap::new();
+            if r.headers.len() > 50 {
+                return Err(Error::invalid("principal.signed_request.headers", "at most 50 headers"));
+            }
+            for (k, v) in &r.headers {
+                let name = axum::http::HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
+                    Error::invalid("principal.signed_request.headers", format!("{k:?} is not a header name"))
+                })?;
+                let values = match v {
+                    Value::String(s) => vec![s.clone()],
+                    Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+                    _ => {
+                        return Err(Error::invalid(
+                            "principal.signed_request.headers",
+                            "values are strings or lists of strings",
+                        ));
+                    }
+                };
+                for v in values {
+                    let value = axum::http::HeaderValue::from_str(&v).map_err(|_| {
+                        Error::invalid("principal.signed_request.headers", format!("the value of {k} is not valid"))
+                    })?;
+                    h.append(name.clone(), value);
+                }
+            }
+            let body = base64::engine::general_purpose::STANDARD
+                .decode(r.body.trim())
+                .map_err(|_| Error::invalid("principal.signed_request.body", "must be base64"))?;
+            (r.method.clone().unwrap_or_else(|| "POST".into()), r.url.clone(), h, body)
+        }
+        (None, Some(u)) => {
+            let mut h = axum::http::HeaderMap::new();
+            let host = url::Url::parse(u).ok().and_then(|x| {
+                x.host_str().map(|hs| match x.port() {
+                    Some(p) => format!("{hs}:{p}"),
+                    None => hs.to_string(),
+                })
+            });
+            if let Some(v) = host.and_then(|h| axum::http::HeaderValue::from_str(&h).ok()) {
+                h.insert(axum::http::header::HOST, v);
+            }
+            (p.presigned_method.clone().unwrap_or_else(|| "POST".into()), u.clone(), h, Vec::new())
+        }
+        _ => return Err(Error::invalid("principal", "give a signed request or a presigned URL")),
+    };
+    let parsed =
+        url::Url::parse(&url).map_err(|_| Error::invalid("principal", "the signed request's URL is not a URL"))?;
+    if !matches!(method.as_str(), "GET" | "POST") {
+        return Err(Error::invalid("principal", "the signed request's method is GET or POST"));
+    }
+    // Only a GetCallerIdentity signature proves an identity: a signature made for anything
+    // else is not accepted as one.
+    let query = parsed.query().unwrap_or("");
+    let action = url::form_urlencoded::parse(query.as_bytes())
+        .chain(url::form_urlencoded::parse(&body))
+        .find(|(k, _)| k == "Action")
+        .map(|(_, v)| v.into_owned());
+    if action.as_deref() != Some("GetCallerIdentity") {
+        return Err(Error::invalid("principal", "the signed request must be an STS GetCallerIdentity call"));
+    }
+    let req =
+        crate::sts::sigv4::Request { method: &method, path: parsed.path(), query, headers: &headers, body: &body };
+    let who = crate::sts::credentials::authenticate(app, &req, &["sts"], "lanyard:Authorize", &caller.ctx.origin)
+        .await
+        .map_err(|e| match e {
+            crate::sts::sigv4::SigError::Internal => {
+                Error::Unavailable("the signature could not be checked; try again".into())
+            }
+            e => Error::Forbidden(format!("the forwarded signature was refused: {} ({e})", e.code())),
+        })?;
+    Ok((who.user_id, AccountId::parse(&who.account_id)?, who.role_name))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -97,6 +216,19 @@ pub async fn authorize(
     ApiJson(body): ApiJson<AuthorizeBody>,
 ) -> ApiResult<Json<DecisionView>> {
     let p = body.principal;
+    if p.signed_request.is_some() || p.presigned_url.is_some() {
+        let (user, account, role) = proved_principal(&app, &p, &caller).await?;
+        let q = decision::Question {
+            user,
+            account: &account,
+            role: &role,
+            action: body.action.trim(),
+            resource: &body.resource,
+            context: &body.context,
+        };
+        let d = decision::authorize(&app, &caller.ctx, &q).await?;
+        return Ok(Json(d.into()));
+    }
     let (account, role) = match (&p.role_arn, &p.account_id, &p.permission_set) {
         (Some(arn), None, None) => parse_role_arn(arn)?,
         (None, Some(a), Some(r)) => (AccountId::parse(a)?, r.trim().to_string()),

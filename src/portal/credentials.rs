@@ -40,11 +40,8 @@ async fn post_credentials(
     me: CurrentUser,
     Path((account, role)): Path<(String, String)>,
 ) -> Result<Response, super::PageError> {
-    let not_after = app
-        .config
-        .sts
-        .bound_to_session
-        .then(|| me.state.auth_time + app.config.session.absolute_timeout.secs());
+    let not_after =
+        app.config.sts.bound_to_session.then(|| me.state.auth_time + app.config.session.absolute_timeout.secs());
     let issued = credentials::issue(
         &app,
         Issue {
@@ -68,7 +65,8 @@ async fn post_credentials(
     let roles = crate::access::assignments::roles_in_account(
         &app,
         me.user.id,
-        &crate::access::model::AccountId::parse(&caller.account_id).map_err(|e| me.fail(crate::error::Error::from(e)))?,
+        &crate::access::model::AccountId::parse(&caller.account_id)
+            .map_err(|e| me.fail(crate::error::Error::from(e)))?,
     )
     .await
     .map_err(|e| me.fail(e))?;

@@ -177,7 +177,9 @@ async fn role_credentials(
         .then_some(user.claims.auth_time.unwrap_or(user.claims.iat));
     let grant = user.claims.gid.as_deref().and_then(|g| Uuid::parse_str(g).ok());
     let not_after = match grant {
-        Some(g) if app.config.sts.bound_to_session => crate::oidc::grants::grant_end(app, g).await.map_err(AwsError::from)?,
+        Some(g) if app.config.sts.bound_to_session => {
+            crate::oidc::grants::grant_end(app, g).await.map_err(AwsError::from)?
+        }
         _ => None,
     };
     let issued = credentials::issue(

@@ -114,4 +114,15 @@ async fn boto3_signs_in_with_sso_oidc_gets_role_credentials_and_calls_sts() {
     assert_eq!(v["presigned_arn"], arn);
     assert_eq!(v["bad_secret"], "SignatureDoesNotMatch");
     assert_eq!(v["profile_arn"], arn, "the SDK's own SSO credential provider");
+    // A resource service forwards the presigned URL to the decision API: the signer is decided for.
+    let (st, d) = org
+        .api
+        .post(
+            "/authorize",
+            json!({"principal": {"presigned_url": v["presigned_url"]}, "action": "s3:GetObject", "resource": "*"}),
+        )
+        .await;
+    assert_eq!(st, reqwest::StatusCode::OK, "{d}");
+    assert_eq!(d["principal_arn"], format!("arn:lanyard:iam::{}:role/ReadOnly", org.account));
+    assert_eq!(d["decision"], "deny", "ReadOnly has no policy yet: implicit deny, for the right principal");
 }

@@ -829,7 +829,8 @@ async fn admins_register_assign_and_rotate_applications_in_the_portal() {
     let list = admin.get(t.url("/admin/applications")).send().await.expect("list").text().await.expect("body");
     // The built-in "AWS CLI and SDKs" app is listed too: take Wiki's link.
     let before_name = list.split(">Wiki<").next().expect("Wiki is listed");
-    let id = before_name.rsplit("/admin/applications/").next().and_then(|s| s.split('"').next()).expect("link").to_string();
+    let id =
+        before_name.rsplit("/admin/applications/").next().and_then(|s| s.split('"').next()).expect("link").to_string();
     let page =
         admin.get(t.url(&format!("/admin/applications/{id}"))).send().await.expect("show").text().await.expect("body");
     assert!(!page.contains("id=\"client-secret\""), "never shown again");

@@ -128,21 +128,16 @@ pub async fn role_credentials(org: &Org) -> Value {
     c["roleCredentials"].clone()
 }
 
-/// Calls STS GetCallerIdentity signed with `creds`; `tweak` may spoil the request after
-/// signing. Returns status and body text.
-pub async fn caller_identity(
-    t: &TestApp,
-    creds: &Value,
-    at: i64,
-    tweak: impl FnOnce(&mut reqwest::header::HeaderMap, &mut String),
-) -> (StatusCode, String) {
+/// The headers and body of an STS GetCallerIdentity call signed with `creds` at `at`, as botocore
+/// signs it.
+pub fn signed_sts(t: &TestApp, creds: &Value, at: i64) -> (reqwest::header::HeaderMap, String) {
     let mut h = reqwest::header::HeaderMap::new();
     let host = t.base.trim_start_matches("http://").to_string();
     h.insert("host", host.parse().expect("host"));
     h.insert("content-type", "application/x-www-form-urlencoded; charset=utf-8".parse().expect("ct"));
     h.insert("x-amz-date", sigv4::format_amz_date(at).parse().expect("date"));
     h.insert("x-amz-security-token", creds["sessionToken"].as_str().expect("token").parse().expect("token"));
-    let mut body = "Action=GetCallerIdentity&Version=2011-06-15".to_string();
+    let body = "Action=GetCallerIdentity&Version=2011-06-15".to_string();
     let req = sigv4::Request { method: "POST", path: "/aws", query: "", headers: &h, body: body.as_bytes() };
     let auth = sigv4::authorization_header(
         &req,
@@ -154,6 +149,18 @@ pub async fn caller_identity(
     )
     .expect("sign");
     h.insert("authorization", auth.parse().expect("auth"));
+    (h, body)
+}
+
+/// Calls STS GetCallerIdentity signed with `creds`; `tweak` may spoil the request after
+/// signing. Returns status and body text.
+pub async fn caller_identity(
+    t: &TestApp,
+    creds: &Value,
+    at: i64,
+    tweak: impl FnOnce(&mut reqwest::header::HeaderMap, &mut String),
+) -> (StatusCode, String) {
+    let (mut h, mut body) = signed_sts(t, creds, at);
     tweak(&mut h, &mut body);
     h.remove("host");
     let r = reqwest::Client::new().post(t.url("/aws")).headers(h).body(body).send().await.expect("send");
@@ -444,8 +451,14 @@ async fn the_portal_gives_command_line_access_and_the_console_link_for_each_role
     let r = browser.post(t.url(&action)).form(&[("csrf_token", csrf_in(&home).as_str())]).send().await.expect("post");
     assert_eq!(r.status(), StatusCode::OK);
     let page = r.text().await.expect("page");
-    assert!(page.contains(&format!("credential_process = lanyard creds --url {} --account {} --role ReadOnly --format credential-process",
-        t.config.public_url().as_str().trim_end_matches('/'), org.account)), "{page}");
+    assert!(
+        page.contains(&format!(
+            "credential_process = lanyard creds --url {} --account {} --role ReadOnly --format credential-process",
+            t.config.public_url().as_str().trim_end_matches('/'),
+            org.account
+        )),
+        "{page}"
+    );
     let creds = json!({
         "accessKeyId": page_value(&page, "export AWS_ACCESS_KEY_ID=\""),
         "secretAccessKey": page_value(&page, "export AWS_SECRET_ACCESS_KEY=\""),
@@ -495,4 +508,45 @@ async fn credentials_can_be_bound_to_the_sign_in_session() {
     t.clock.advance(time::Duration::seconds(1));
     let (_, xml) = caller_identity(t, &creds, now(t), |_, _| {}).await;
     assert_eq!(error_code(&xml), "ExpiredToken", "the session's hour, not the permission set's two");
+}
+
+#[tokio::test]
+async fn the_decision_api_takes_a_principal_proved_by_a_forwarded_signature() {
+    use base64::Engine;
+    let org = Org::new().await;
+    let t = &org.api.t;
+    let allow =
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}"#;
+    let (st, e) = org.api.patch(&format!("/permission-sets/{}", org.ps), json!({"inline_policy": allow})).await;
+    assert_eq!(st, StatusCode::OK, "{e}");
+    let creds = role_credentials(&org).await;
+    let (h, body) = signed_sts(t, &creds, now(t));
+    let headers: serde_json::Map<String, Value> =
+        h.iter().map(|(k, v)| (k.to_string(), json!(v.to_str().expect("ascii")))).collect();
+    let forwarded = |headers: &serde_json::Map<String, Value>, body: &str| {
+        json!({"principal": {"signed_request": {"method": "POST", "url": t.url("/aws"), "headers": headers,
+                   "body": base64::engine::general_purpose::STANDARD.encode(body)}},
+               "action": "s3:GetObject", "resource": "arn:aws:s3:::reports/q3.pdf"})
+    };
+    let (st, d) = org.api.post("/authorize", forwarded(&headers, &body)).await;
+    assert_eq!(st, StatusCode::OK, "{d}");
+    assert_eq!(d["decision"], "allow", "{d}");
+    assert_eq!(d["principal_arn"], format!("arn:lanyard:iam::{}:role/ReadOnly", org.account));
+    let mut spoiled = forwarded(&headers, &body);
+    spoiled["action"] = json!("s3:DeleteObject");
+    let (_, d) = org.api.post("/authorize", spoiled).await;
+    assert_eq!(d["decision"], "deny", "the policy decides for the signer: {d}");
+    let (st, e) =
+        org.api.post("/authorize", forwarded(&headers, "Action=GetCallerIdentity&Version=2011-06-15&x=1")).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{e}");
+    assert!(e["message"].as_str().expect("message").contains("SignatureDoesNotMatch"), "{e}");
+    let mut with_user = forwarded(&headers, &body);
+    with_user["principal"]["user_id"] = json!(org.alice.id);
+    let (st, _) = org.api.post("/authorize", with_user).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "proof and a claimed user do not mix");
+    // After the assignment goes, the signature proves nobody.
+    let (st, _) = org.api.delete(&format!("/assignments/{}", org.assignment)).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (st, e) = org.api.post("/authorize", forwarded(&headers, &body)).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{e}");
 }

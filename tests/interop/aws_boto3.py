@@ -99,6 +99,8 @@ url = sts.generate_presigned_url("get_caller_identity", ExpiresIn=300)
 r = requests.post(url, timeout=10)
 out["presigned"] = r.status_code
 out["presigned_arn"] = re.search(r"<Arn>([^<]+)</Arn>", r.text).group(1) if r.ok else r.text[:300]
+# And one more for the Rust side to forward to the decision API.
+out["presigned_url"] = sts.generate_presigned_url("get_caller_identity", ExpiresIn=300)
 
 # A wrong secret: botocore raises the STS error code.
 bad = boto3.client("sts", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=creds["accessKeyId"],
