@@ -36,3 +36,7 @@ CREATE TABLE role_credentials (
 );
 CREATE INDEX role_credentials_user ON role_credentials (user_id);
 CREATE INDEX role_credentials_expiry ON role_credentials (expires_at);
+
+-- A role's trust policy: who may become it through STS AssumeRole (role chaining) and
+-- AssumeRoleWithWebIdentity. NULL: nobody (assignments alone give access).
+ALTER TABLE permission_sets ADD COLUMN trust_policy TEXT;

@@ -533,3 +533,41 @@ pub async fn provision_stale(app: &App) -> Result<usize> {
     }
     Ok(stale.len())
 }
+
+/// A permission set's trust policy document, if it has one.
+pub async fn trust_policy(app: &App, id: Uuid) -> Result<Option<String>> {
+    let mut tx = app.db.conn().await?;
+    store::find_trust_policy(&mut tx, id).await?.ok_or(Error::NotFound("permission set"))
+}
+
+/// Sets (or, with `None`, removes) a permission set's trust policy, validated first.
+pub async fn set_trust_policy(app: &App, ctx: &Ctx, id: Uuid, doc: Option<String>) -> Result<()> {
+    if let Some(d) = &doc {
+        super::policy::trust::parse(d).map_err(|e| Error::invalid("trust_policy", e.to_string()))?;
+    }
+    let now = app.now();
+    let mut tx = app.db.begin().await?;
+    let before = store::find_trust_policy(&mut tx, id).await?.ok_or(Error::NotFound("permission set"))?;
+    store::set_trust_policy(&mut tx, id, doc.as_deref(), now).await?;
+    audit::record(
+        &mut tx,
+        now,
+        &ctx.origin,
+        audit::Event::new(&ctx.actor, "permission_set.trust_policy", "permission_set", id)
+            .details(json!({"before": before, "after": doc})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The role `role` (any case) as provisioned in an active account, with its trust policy.
+pub async fn provisioned_role(
+    app: &App,
+    account: &model::AccountId,
+    role: &str,
+) -> Result<Option<store::ProvisionedRole>> {
+    let (_, key) = super::model::parse_iam_name("permission_set", role, 32)?;
+    let mut tx = app.db.conn().await?;
+    Ok(store::provisioned_role(&mut tx, account.as_str(), &key).await?)
+}

@@ -597,3 +597,38 @@ pub async fn access_roles(
     ));
     db_run!(tx, c => sqlx::query_as(sql).bind(user).bind(like).bind(prefix).bind(after_key).bind(last_key).fetch_all(c).await)
 }
+
+/// A permission set's trust policy (`Some(None)`: it has none; `None`: no such permission set).
+pub async fn find_trust_policy(tx: &mut Tx, ps: Uuid) -> Result<Option<Option<String>>, sqlx::Error> {
+    let row: Option<(Option<String>,)> = db_run!(tx, c => sqlx::query_as("SELECT trust_policy FROM permission_sets WHERE id = $1")
+        .bind(ps).fetch_optional(c).await)?;
+    Ok(row.map(|r| r.0))
+}
+
+pub async fn set_trust_policy(tx: &mut Tx, ps: Uuid, doc: Option<&str>, now: i64) -> Result<u64, sqlx::Error> {
+    db_run!(tx, c => sqlx::query("UPDATE permission_sets SET trust_policy = $2, updated_at = $3 WHERE id = $1")
+        .bind(ps).bind(doc).bind(now).execute(c).await.map(|r| r.rows_affected()))
+}
+
+/// A role as provisioned in an account, whoever is assigned it: what STS needs to let someone
+/// the role trusts become it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ProvisionedRole {
+    pub permission_set_id: Uuid,
+    pub role_name: String,
+    pub session_duration: i64,
+    pub trust_policy: Option<String>,
+}
+
+/// The role named `ps_key` (lower-case) in an active account, if provisioned there.
+pub async fn provisioned_role(
+    tx: &mut Tx,
+    account: &str,
+    ps_key: &str,
+) -> Result<Option<ProvisionedRole>, sqlx::Error> {
+    db_run!(tx, c => sqlx::query_as(
+        "SELECT ps.id AS permission_set_id, ps.name AS role_name, ps.session_duration, ps.trust_policy FROM account_roles r \
+         JOIN permission_sets ps ON ps.id = r.permission_set_id JOIN accounts acc ON acc.id = r.account_id \
+         WHERE r.account_id = $1 AND ps.name_key = $2 AND acc.status = 'active'")
+        .bind(account).bind(ps_key).fetch_optional(c).await)
+}

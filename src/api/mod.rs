@@ -85,6 +85,10 @@ pub fn routes() -> Router<AppState> {
             put(permission_sets::attach_policy).delete(permission_sets::detach_policy),
         )
         .route("/permission-sets/{id}/provision", post(permission_sets::provision))
+        .route(
+            "/permission-sets/{id}/trust-policy",
+            get(permission_sets::get_trust_policy).put(permission_sets::put_trust_policy),
+        )
         .route("/assignments", get(assignments::list_assignments).post(assignments::create_assignment))
         .route("/assignments/{id}", get(assignments::get_assignment).delete(assignments::delete_assignment))
         .route("/users/{id}/access", get(assignments::user_access))

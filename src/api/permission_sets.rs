@@ -423,3 +423,44 @@ pub async fn provision(
     service::provision(&app, &admin.ctx, id).await?;
     Ok(Json(ps_view(&app, &ps).await?))
 }
+
+/// A role trust policy: who may become the role through STS.
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrustPolicyBody {
+    /// The document (object or text), or null for none.
+    #[schema(value_type = Option<Object>)]
+    pub trust_policy: Option<Value>,
+}
+
+/// Get a permission set's trust policy (`null`: nobody may assume the role through STS).
+#[utoipa::path(get, path = "/api/v1/permission-sets/{id}/trust-policy", tag = "permission sets", params(("id" = Uuid, Path)),
+    responses((status = 200, body = TrustPolicyBody), (status = 404, body = ErrorBody)))]
+pub async fn get_trust_policy(
+    State(app): State<AppState>,
+    _: Admin,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<TrustPolicyBody>> {
+    let doc = service::trust_policy(&app, id).await?;
+    Ok(Json(TrustPolicyBody { trust_policy: doc.as_deref().map(document_value) }))
+}
+
+/// Set or remove a permission set's trust policy: which roles may chain into it
+/// (`sts:AssumeRole`) and which token issuers may federate into it
+/// (`sts:AssumeRoleWithWebIdentity`).
+#[utoipa::path(put, path = "/api/v1/permission-sets/{id}/trust-policy", tag = "permission sets", params(("id" = Uuid, Path)),
+    request_body = TrustPolicyBody,
+    responses((status = 200, body = TrustPolicyBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_trust_policy(
+    State(app): State<AppState>,
+    admin: Admin,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<TrustPolicyBody>,
+) -> ApiResult<Json<TrustPolicyBody>> {
+    let doc = match &body.trust_policy {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(document_text("trust_policy", v)?),
+    };
+    service::set_trust_policy(&app, &admin.ctx, id, doc.clone()).await?;
+    Ok(Json(TrustPolicyBody { trust_policy: doc.as_deref().map(document_value) }))
+}

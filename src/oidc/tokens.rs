@@ -194,3 +194,9 @@ pub async fn verify_access(app: &App, token: &str) -> Option<AccessClaims> {
 pub async fn verify_id_token_hint(app: &App, token: &str) -> Option<Map<String, Value>> {
     verify(app, token, "JWT", false).await
 }
+
+/// A valid, unexpired ID token this provider issued (signature, type, issuer, expiry), for
+/// STS AssumeRoleWithWebIdentity; its audience is for the role's trust policy to judge.
+pub async fn verify_id_token(app: &App, token: &str) -> Option<Map<String, Value>> {
+    verify(app, token, "JWT", true).await
+}

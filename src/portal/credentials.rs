@@ -55,6 +55,7 @@ async fn post_credentials(
             mfa_at: me.state.mfa_time,
             parent: None,
             grant: None,
+            trusted: false,
         },
         &me.origin,
     )

@@ -36,6 +36,44 @@ pub struct Issue<'a> {
     pub parent: Option<&'a str>,
     /// The OIDC grant (SSO sign-in) behind the request.
     pub grant: Option<Uuid>,
+    /// The caller checked the role's trust policy (AssumeRole, AssumeRoleWithWebIdentity): the
+    /// role must exist in the account, but need not be assigned to the user.
+    pub trusted: bool,
+}
+
+/// The role being issued for: what the credentials row records.
+struct Target {
+    permission_set_id: Uuid,
+    role_name: String,
+    session_duration: i64,
+    username: String,
+}
+
+async fn active_username(app: &App, user: Uuid) -> Result<Option<String>> {
+    match crate::directory::service::get_user(app, user).await {
+        Ok(u) if u.is_active() => Ok(Some(u.username)),
+        Ok(_) | Err(Error::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+async fn target(app: &App, account: &AccountId, role: &str, user: Uuid, trusted: bool) -> Result<Option<Target>> {
+    if !trusted {
+        return Ok(crate::access::assignments::usable_role(app, account, role, user).await?.map(|r| Target {
+            permission_set_id: r.permission_set_id,
+            role_name: r.role_name,
+            session_duration: r.session_duration,
+            username: r.username,
+        }));
+    }
+    let Some(r) = crate::access::permission_sets::provisioned_role(app, account, role).await? else { return Ok(None) };
+    let Some(username) = active_username(app, user).await? else { return Ok(None) };
+    Ok(Some(Target {
+        permission_set_id: r.permission_set_id,
+        role_name: r.role_name,
+        session_duration: r.session_duration,
+        username,
+    }))
 }
 
 /// Fresh credentials and who they make the bearer.
@@ -68,12 +106,12 @@ pub async fn check_mfa(app: &App, user: Uuid, mfa_at: Option<i64>) -> Result<()>
 /// Issues credentials for a role the user may use now.
 pub async fn issue(app: &App, req: Issue<'_>, origin: &Origin) -> Result<Issued> {
     let account = AccountId::parse(req.account)?;
-    let Some(role) = crate::access::assignments::usable_role(app, &account, req.role, req.user).await? else {
-        return Err(Error::Forbidden(format!(
-            "no assignment gives you the role {} in account {}",
-            req.role.trim(),
-            account.as_str()
-        )));
+    let Some(role) = target(app, &account, req.role, req.user, req.trusted).await? else {
+        return Err(Error::Forbidden(if req.trusted {
+            format!("there is no role {} in account {}", req.role.trim(), account.as_str())
+        } else {
+            format!("no assignment gives you the role {} in account {}", req.role.trim(), account.as_str())
+        }));
     };
     check_mfa(app, req.user, req.mfa_at).await?;
     let now = app.now();
@@ -277,12 +315,11 @@ async fn check(app: &App, req: &sigv4::Request<'_>, claim: &sigv4::Claim) -> Res
     if row.expires_at <= now {
         return Err(SigError::Expired);
     }
-    let account = AccountId::parse(&row.account_id).map_err(|e| internal(e.into()))?;
-    match crate::access::assignments::usable_role(app, &account, &row.role_name, row.user_id).await {
-        Ok(Some(r)) if r.permission_set_id == row.permission_set_id => Ok(Caller {
+    match still_valid(app, &row, 0).await {
+        Ok(Some(username)) => Ok(Caller {
             access_key_id: row.access_key_id,
             user_id: row.user_id,
-            username: r.username,
+            username,
             account_id: row.account_id,
             permission_set_id: row.permission_set_id,
             role_name: row.role_name,
@@ -291,10 +328,38 @@ async fn check(app: &App, req: &sigv4::Request<'_>, claim: &sigv4::Claim) -> Res
             mfa: row.mfa,
             chained: row.parent_key.is_some(),
         }),
-        // The assignment, the account or the user is gone: so are the credentials.
-        Ok(_) => Err(SigError::InvalidToken),
+        // The assignment, the role, the account or the user is gone: so are the credentials.
+        Ok(None) => Err(SigError::InvalidToken),
         Err(e) => Err(internal(e)),
     }
+}
+
+/// Most links of a role chain followed back to the assignment it started from.
+const MAX_CHAIN: usize = 5;
+
+/// Whether what granted the credentials still stands, with the user's name: the assignment
+/// (portal, SSO), the role and the user (web identity), or, for a chained role, the role and
+/// every link back to its first credentials, none of them revoked.
+async fn still_valid(app: &App, row: &Stored, depth: usize) -> Result<Option<String>> {
+    if row.revoked_at.is_some() || depth > MAX_CHAIN {
+        return Ok(None);
+    }
+    let account = AccountId::parse(&row.account_id)?;
+    let trusted = matches!(row.source.as_str(), "assume_role" | "web_identity");
+    let Some(t) = target(app, &account, &row.role_name, row.user_id, trusted).await? else { return Ok(None) };
+    if t.permission_set_id != row.permission_set_id {
+        return Ok(None);
+    }
+    if row.source == "assume_role" {
+        let Some(parent_key) = row.parent_key.as_deref() else { return Ok(None) };
+        let mut tx = app.db.conn().await?;
+        let Some(parent) = store::find(&mut tx, parent_key).await? else { return Ok(None) };
+        drop(tx);
+        if Box::pin(still_valid(app, &parent, depth + 1)).await?.is_none() {
+            return Ok(None);
+        }
+    }
+    Ok(Some(t.username))
 }
 
 /// Revokes a user's live credentials in the caller's transaction (sign out everywhere, disable,

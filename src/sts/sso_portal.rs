@@ -195,6 +195,7 @@ async fn role_credentials(
             mfa_at,
             parent: None,
             grant,
+            trusted: false,
         },
         origin,
     )

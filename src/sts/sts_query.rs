@@ -1,5 +1,8 @@
-//! The STS query API (`sts`, awsquery: form in, XML out) at `/aws`: GetCallerIdentity, signed
-//! with Lanyard role credentials (header or presigned URL, as resource services forward it).
+//! The STS query API (`sts`, awsquery: form in, XML out) at `/aws`: GetCallerIdentity and
+//! AssumeRole (role chaining), signed with Lanyard role credentials (header or presigned URL),
+//! and AssumeRoleWithWebIdentity (unsigned: the ID token is the proof). Becoming a role through
+//! STS takes the role's trust policy; chaining also takes `sts:AssumeRole` in the caller's own
+//! permissions.
 
 use super::credentials;
 use super::error::{AwsError, Protocol, STS_NS, xml_escape};
@@ -86,6 +89,11 @@ async fn dispatch(
             let caller = signed(app, &req, "sts:GetCallerIdentity", origin).await?;
             Ok(result("GetCallerIdentity", &caller_identity(&caller)))
         }
+        "AssumeRole" => {
+            let caller = signed(app, &req, "sts:AssumeRole", origin).await?;
+            assume_role(app, &caller, &p, origin).await
+        }
+        "AssumeRoleWithWebIdentity" => assume_role_with_web_identity(app, &p, origin).await,
         "" => Err(AwsError::new(Protocol::Sts, StatusCode::BAD_REQUEST, "MissingAction", "Action is required")),
         other => Err(AwsError::new(
             Protocol::Sts,
@@ -110,4 +118,238 @@ fn caller_identity(c: &Caller) -> String {
         xml_escape(&c.user_id_string()),
         xml_escape(&c.account_id)
     )
+}
+
+fn access_denied(message: impl Into<String>) -> AwsError {
+    AwsError::new(Protocol::Sts, StatusCode::FORBIDDEN, "AccessDenied", message)
+}
+
+fn validation(message: impl Into<String>) -> AwsError {
+    AwsError::new(Protocol::Sts, StatusCode::BAD_REQUEST, "ValidationError", message)
+}
+
+/// The parameters every AssumeRole* call shares: the target role, the session name and the
+/// lifetime; session policies are refused rather than ignored (they would only narrow, and
+/// silently widening what a caller asked for is not an option).
+struct Assume {
+    account: crate::access::model::AccountId,
+    role: String,
+    arn: String,
+    session: String,
+    duration: Option<i64>,
+}
+
+fn assume_params(p: &HashMap<String, String>) -> Result<Assume, AwsError> {
+    let arn = p.get("RoleArn").ok_or_else(|| validation("RoleArn is required"))?;
+    if arn.len() < 20 || arn.len() > 2048 {
+        return Err(validation("RoleArn must be 20–2048 characters"));
+    }
+    let (account, role) = crate::access::model::parse_role_arn(arn).map_err(|e| validation(e.to_string()))?;
+    let session = p.get("RoleSessionName").ok_or_else(|| validation("RoleSessionName is required"))?;
+    let session = super::model::parse_session_name(session).map_err(|e| validation(e.to_string()))?;
+    if p.contains_key("Policy") || p.keys().any(|k| k.starts_with("PolicyArns.")) {
+        return Err(validation("session policies (Policy, PolicyArns) are not supported by Lanyard"));
+    }
+    let duration = match p.get("DurationSeconds") {
+        None => None,
+        Some(d) => Some(
+            d.parse::<i64>()
+                .ok()
+                .filter(|d| (super::model::MIN_DURATION..=super::model::MAX_DURATION).contains(d))
+                .ok_or_else(|| validation("DurationSeconds must be 900–43200"))?,
+        ),
+    };
+    Ok(Assume { arn: crate::access::model::role_arn(account.as_str(), &role), account, role, session, duration })
+}
+
+fn credentials_xml(issued: &credentials::Issued) -> String {
+    let c = &issued.credentials;
+    format!(
+        "<Credentials><AccessKeyId>{}</AccessKeyId><SecretAccessKey>{}</SecretAccessKey><SessionToken>{}</SessionToken><Expiration>{}</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>{}</AssumedRoleId><Arn>{}</Arn></AssumedRoleUser>",
+        xml_escape(&c.access_key_id),
+        xml_escape(&c.secret_access_key),
+        xml_escape(&c.session_token),
+        crate::clock::format_unix(c.expiration),
+        xml_escape(&issued.caller.user_id_string()),
+        xml_escape(&issued.caller.arn())
+    )
+}
+
+fn trust_of(
+    role: &crate::access::store::ProvisionedRole,
+) -> Result<crate::access::policy::trust::TrustPolicy, AwsError> {
+    let text = role
+        .trust_policy
+        .as_deref()
+        .ok_or_else(|| access_denied(format!("the role {} trusts nobody: it has no trust policy", role.role_name)))?;
+    crate::access::policy::trust::parse(text).map_err(|e| {
+        AwsError::from_error(Protocol::Sts, crate::error::Error::internal(anyhow::anyhow!("stored trust policy: {e}")))
+    })
+}
+
+/// AssumeRole: role chaining. The caller's role must allow `sts:AssumeRole` on the target, the
+/// target's trust policy must trust the caller's role, and a chained session lasts at most an
+/// hour.
+async fn assume_role(
+    app: &AppState,
+    caller: &Caller,
+    p: &HashMap<String, String>,
+    origin: &Origin,
+) -> Result<String, AwsError> {
+    let a = assume_params(p)?;
+    if a.duration.is_some_and(|d| d > super::model::MAX_CHAINED_DURATION) {
+        return Err(validation(
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+        ));
+    }
+    let caller_account = crate::access::model::AccountId::parse(&caller.account_id)
+        .map_err(|e| AwsError::from_error(Protocol::Sts, e.into()))?;
+    let ctx = crate::directory::Ctx {
+        actor: crate::audit::Actor::user(caller.user_id, &caller.username),
+        origin: origin.clone(),
+    };
+    let q = crate::access::decision::Question {
+        user: caller.user_id,
+        account: &caller_account,
+        role: &caller.role_name,
+        action: "sts:AssumeRole",
+        resource: &a.arn,
+        context: &Default::default(),
+    };
+    let d =
+        crate::access::decision::authorize(app, &ctx, &q).await.map_err(|e| AwsError::from_error(Protocol::Sts, e))?;
+    let caller_role_arn = crate::access::model::role_arn(&caller.account_id, &caller.role_name);
+    let denied = || {
+        access_denied(format!(
+            "User: {} is not authorized to perform: sts:AssumeRole on resource: {}",
+            caller.arn(),
+            a.arn
+        ))
+    };
+    if d.outcome.decision != crate::access::policy::Decision::Allow {
+        return Err(denied());
+    }
+    let role = crate::access::permission_sets::provisioned_role(app, &a.account, &a.role)
+        .await
+        .map_err(|e| AwsError::from_error(Protocol::Sts, e))?
+        .ok_or_else(denied)?;
+    let trust = trust_of(&role)?;
+    let mut tctx = crate::access::policy::Context::new();
+    tctx.set("lanyard:PrincipalArn", vec![caller_role_arn.clone()]);
+    tctx.set("lanyard:PrincipalAccount", vec![caller.account_id.clone()]);
+    tctx.set("lanyard:username", vec![caller.username.clone()]);
+    tctx.set("lanyard:MultiFactorAuthPresent", vec![caller.mfa.to_string()]);
+    tctx.set("sts:RoleSessionName", vec![a.session.clone()]);
+    let who = crate::access::policy::trust::Principal::Role { arn: &caller_role_arn, account: &caller.account_id };
+    if !trust.allows(&who, "sts:AssumeRole", &tctx) {
+        return Err(denied());
+    }
+    let issued = credentials::issue(
+        app,
+        credentials::Issue {
+            user: caller.user_id,
+            account: a.account.as_str(),
+            role: &role.role_name,
+            source: super::model::Source::AssumeRole,
+            session_name: Some(a.session),
+            duration: Some(a.duration.unwrap_or(super::model::MAX_CHAINED_DURATION)),
+            not_after: None,
+            mfa_at: caller.mfa.then(|| app.now()),
+            parent: Some(&caller.access_key_id),
+            grant: None,
+            trusted: true,
+        },
+        origin,
+    )
+    .await
+    .map_err(|e| AwsError::from_error(Protocol::Sts, e))?;
+    Ok(result("AssumeRole", &credentials_xml(&issued)))
+}
+
+/// AssumeRoleWithWebIdentity: an ID token this Lanyard issued, for a role whose trust policy
+/// trusts this issuer (`Federated`) under its conditions on the token's claims
+/// (`<issuer host>:sub`, `:aud`, `:amr`).
+async fn assume_role_with_web_identity(
+    app: &AppState,
+    p: &HashMap<String, String>,
+    origin: &Origin,
+) -> Result<String, AwsError> {
+    let a = assume_params(p)?;
+    // botocore sends the token file with its trailing newline.
+    let token = p.get("WebIdentityToken").map(|t| t.trim()).unwrap_or("");
+    if !(4..=20_000).contains(&token.len()) {
+        return Err(validation("WebIdentityToken must be 4–20000 characters"));
+    }
+    let invalid = || {
+        AwsError::new(
+            Protocol::Sts,
+            StatusCode::BAD_REQUEST,
+            "InvalidIdentityToken",
+            "the web identity token is not a valid, unexpired ID token issued by this Lanyard",
+        )
+    };
+    let claims = crate::oidc::tokens::verify_id_token(app, token).await.ok_or_else(invalid)?;
+    let user =
+        claims.get("sub").and_then(|s| s.as_str()).and_then(|s| uuid::Uuid::parse_str(s).ok()).ok_or_else(invalid)?;
+    let issuer = crate::oidc::tokens::issuer(app);
+    let host = issuer.split("://").nth(1).unwrap_or(&issuer).to_string();
+    let strings = |v: Option<&serde_json::Value>| -> Vec<String> {
+        match v {
+            Some(serde_json::Value::String(s)) => vec![s.clone()],
+            Some(serde_json::Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+            _ => Vec::new(),
+        }
+    };
+    let aud = strings(claims.get("aud"));
+    let amr = strings(claims.get("amr"));
+    let mut tctx = crate::access::policy::Context::new();
+    tctx.set(&format!("{host}:sub"), vec![user.to_string()]);
+    tctx.set(&format!("{host}:aud"), aud.clone());
+    tctx.set(&format!("{host}:amr"), amr.clone());
+    tctx.set("sts:RoleSessionName", vec![a.session.clone()]);
+    let denied = || access_denied(format!("Not authorized to perform sts:AssumeRoleWithWebIdentity on {}", a.arn));
+    let role = crate::access::permission_sets::provisioned_role(app, &a.account, &a.role)
+        .await
+        .map_err(|e| AwsError::from_error(Protocol::Sts, e))?
+        .ok_or_else(denied)?;
+    let trust = trust_of(&role)?;
+    if !trust.allows(
+        &crate::access::policy::trust::Principal::Federated { issuer: &issuer },
+        "sts:AssumeRoleWithWebIdentity",
+        &tctx,
+    ) {
+        return Err(denied());
+    }
+    let mfa_at =
+        amr.iter().any(|m| m == "mfa").then(|| claims.get("auth_time").and_then(|t| t.as_i64()).unwrap_or(app.now()));
+    let issued = credentials::issue(
+        app,
+        credentials::Issue {
+            user,
+            account: a.account.as_str(),
+            role: &role.role_name,
+            source: super::model::Source::WebIdentity,
+            session_name: Some(a.session),
+            duration: Some(a.duration.unwrap_or_else(|| 3600.min(role.session_duration))),
+            not_after: None,
+            mfa_at,
+            parent: None,
+            grant: None,
+            trusted: true,
+        },
+        origin,
+    )
+    .await
+    .map_err(|e| match e {
+        crate::error::Error::Forbidden(m) => access_denied(m),
+        e => AwsError::from_error(Protocol::Sts, e),
+    })?;
+    let inner = format!(
+        "{}<SubjectFromWebIdentityToken>{}</SubjectFromWebIdentityToken><Provider>{}</Provider><Audience>{}</Audience>",
+        credentials_xml(&issued),
+        user,
+        xml_escape(&issuer),
+        xml_escape(&aud.join(","))
+    );
+    Ok(result("AssumeRoleWithWebIdentity", &inner))
 }

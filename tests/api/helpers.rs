@@ -193,6 +193,9 @@ impl Api {
     pub async fn put(&self, path: &str) -> (StatusCode, Value) {
         self.call(reqwest::Method::PUT, path, None).await
     }
+    pub async fn put_json(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(reqwest::Method::PUT, path, Some(body)).await
+    }
     pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
         self.call(reqwest::Method::DELETE, path, None).await
     }

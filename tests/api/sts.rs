@@ -131,13 +131,18 @@ pub async fn role_credentials(org: &Org) -> Value {
 /// The headers and body of an STS GetCallerIdentity call signed with `creds` at `at`, as botocore
 /// signs it.
 pub fn signed_sts(t: &TestApp, creds: &Value, at: i64) -> (reqwest::header::HeaderMap, String) {
+    signed_sts_body(t, creds, at, "Action=GetCallerIdentity&Version=2011-06-15")
+}
+
+/// Any STS call signed with `creds`: the headers and the body.
+pub fn signed_sts_body(t: &TestApp, creds: &Value, at: i64, body: &str) -> (reqwest::header::HeaderMap, String) {
     let mut h = reqwest::header::HeaderMap::new();
     let host = t.base.trim_start_matches("http://").to_string();
     h.insert("host", host.parse().expect("host"));
     h.insert("content-type", "application/x-www-form-urlencoded; charset=utf-8".parse().expect("ct"));
     h.insert("x-amz-date", sigv4::format_amz_date(at).parse().expect("date"));
     h.insert("x-amz-security-token", creds["sessionToken"].as_str().expect("token").parse().expect("token"));
-    let body = "Action=GetCallerIdentity&Version=2011-06-15".to_string();
+    let body = body.to_string();
     let req = sigv4::Request { method: "POST", path: "/aws", query: "", headers: &h, body: body.as_bytes() };
     let auth = sigv4::authorization_header(
         &req,
@@ -549,4 +554,198 @@ async fn the_decision_api_takes_a_principal_proved_by_a_forwarded_signature() {
     assert_eq!(st, StatusCode::NO_CONTENT);
     let (st, e) = org.api.post("/authorize", forwarded(&headers, &body)).await;
     assert_eq!(st, StatusCode::FORBIDDEN, "{e}");
+}
+
+/// Sends a signed STS call; returns status and XML.
+async fn sts_call(t: &TestApp, creds: &Value, body: &str) -> (StatusCode, String) {
+    let (mut h, body) = signed_sts_body(t, creds, now(t), body);
+    h.remove("host");
+    let r = reqwest::Client::new().post(t.url("/aws")).headers(h).body(body).send().await.expect("send");
+    (r.status(), r.text().await.expect("body"))
+}
+
+fn xml_field(xml: &str, tag: &str) -> String {
+    xml.split(&format!("<{tag}>")).nth(1).and_then(|r| r.split(&format!("</{tag}>")).next()).unwrap_or("").to_string()
+}
+
+fn credentials_from(xml: &str) -> Value {
+    json!({"accessKeyId": xml_field(xml, "AccessKeyId"), "secretAccessKey": xml_field(xml, "SecretAccessKey"),
+           "sessionToken": xml_field(xml, "SessionToken")})
+}
+
+/// A second account, Staging, where the role Deployer is provisioned (assigned to an empty
+/// group, so nobody has it through an assignment).
+async fn staging(org: &Org) -> (String, String) {
+    let account = org.api.create("/accounts", json!({"name": "Staging", "owner_email": "ops@example.com"})).await;
+    let ps = org.api.create("/permission-sets", json!({"name": "Deployer", "session_duration": "PT4H"})).await;
+    let ci = org.api.create("/groups", json!({"name": "ci"})).await;
+    org.api
+        .create("/assignments", json!({"account_id": account["id"], "permission_set_id": ps["id"], "principal_type": "group", "principal_id": ci["id"]}))
+        .await;
+    (s(&account, "id"), s(&ps, "id"))
+}
+
+#[tokio::test]
+async fn assume_role_chains_into_a_role_that_trusts_the_caller_for_at_most_an_hour() {
+    let org = Org::new().await;
+    let t = &org.api.t;
+    let (staging, deployer) = staging(&org).await;
+    let creds = role_credentials(&org).await;
+    let target = format!("arn:lanyard:iam::{staging}:role/Deployer");
+    let call = format!("Action=AssumeRole&Version=2011-06-15&RoleArn={}&RoleSessionName=deploy-1", urlencode(&target));
+    let (st, xml) = sts_call(t, &creds, &call).await;
+    assert_eq!((st, error_code(&xml)), (StatusCode::FORBIDDEN, "AccessDenied"), "ReadOnly may not assume roles: {xml}");
+    let allow = r#"{"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:lanyard:iam::*:role/Deployer"}]}"#;
+    let (st, _) = org.api.patch(&format!("/permission-sets/{}", org.ps), json!({"inline_policy": allow})).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, xml) = sts_call(t, &creds, &call).await;
+    assert_eq!((st, error_code(&xml)), (StatusCode::FORBIDDEN, "AccessDenied"), "Deployer trusts nobody yet: {xml}");
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+        "Principal": {"AWS": format!("arn:lanyard:iam::{}:role/ReadOnly", org.account)}}]});
+    let (st, e) =
+        org.api.put_json(&format!("/permission-sets/{deployer}/trust-policy"), json!({"trust_policy": trust})).await;
+    assert_eq!(st, StatusCode::OK, "{e}");
+    let (st, e) = org
+        .api
+        .put_json(
+            &format!("/permission-sets/{deployer}/trust-policy"),
+            json!({"trust_policy": {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole"}]}}),
+        )
+        .await;
+    assert_eq!(
+        (st, e["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("trust_policy")),
+        "a statement without a Principal: {e}"
+    );
+    let (st, xml) = sts_call(t, &creds, &format!("{call}&DurationSeconds=7200")).await;
+    assert_eq!((st, error_code(&xml)), (StatusCode::BAD_REQUEST, "ValidationError"), "{xml}");
+    assert!(xml.contains("1 hour session limit"), "{xml}");
+    let (st, xml) = sts_call(t, &creds, &format!("{call}&Policy=%7B%7D")).await;
+    assert_eq!(
+        (st, error_code(&xml)),
+        (StatusCode::BAD_REQUEST, "ValidationError"),
+        "session policies are refused: {xml}"
+    );
+
+    let (st, xml) = sts_call(t, &creds, &call).await;
+    assert_eq!(st, StatusCode::OK, "{xml}");
+    assert_eq!(xml_field(&xml, "Expiration"), lanyard::clock::format_unix(now(t) + 3600));
+    let arn = format!("arn:lanyard:sts::{staging}:assumed-role/Deployer/deploy-1");
+    assert_eq!(xml_field(&xml, "Arn"), arn);
+    let chained = credentials_from(&xml);
+    let (st, who) = caller_identity(t, &chained, now(t), |_, _| {}).await;
+    assert_eq!((st, xml_field(&who, "Arn")), (StatusCode::OK, arn), "{who}");
+    // The chain ends with the assignment it started from.
+    let (st, _) = org.api.delete(&format!("/assignments/{}", org.assignment)).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (_, who) = caller_identity(t, &chained, now(t), |_, _| {}).await;
+    assert_eq!(error_code(&who), "InvalidClientTokenId", "{who}");
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn a_lanyard_id_token_becomes_role_credentials_where_the_trust_policy_allows() {
+    let org = Org::new().await;
+    let t = &org.api.t;
+    let (staging, deployer) = staging(&org).await;
+    let (_, tokens) = sso_login(t, "alice").await;
+    let id_token = tokens["idToken"].as_str().expect("idToken").to_string();
+    let issuer = t.config.public_url().as_str().trim_end_matches('/').to_string();
+    let host = issuer.trim_start_matches("http://").to_string();
+    let target = format!("arn:lanyard:iam::{staging}:role/Deployer");
+    let exchange = |token: &str| {
+        let form = [
+            ("Action", "AssumeRoleWithWebIdentity"),
+            ("Version", "2011-06-15"),
+            ("RoleArn", target.as_str()),
+            ("RoleSessionName", "ci-run"),
+            ("WebIdentityToken", token),
+        ];
+        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+        async move {
+            let r = reqwest::Client::new()
+                .post(t.url("/aws"))
+                .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
+                .body(body)
+                .send()
+                .await
+                .expect("send");
+            (r.status(), r.text().await.expect("body"))
+        }
+    };
+    let with_newline = format!("{id_token}\n");
+    let (st, xml) = exchange(&with_newline).await;
+    assert_eq!((st, error_code(&xml)), (StatusCode::FORBIDDEN, "AccessDenied"), "no trust policy: {xml}");
+    let trust = |aud: &str| {
+        json!({"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+        "Principal": {"Federated": issuer}, "Condition": {"StringEquals": {format!("{host}:aud"): aud}}}]})
+    };
+    let (st, e) = org
+        .api
+        .put_json(&format!("/permission-sets/{deployer}/trust-policy"), json!({"trust_policy": trust("another-app")}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{e}");
+    let (st, xml) = exchange(&with_newline).await;
+    assert_eq!((st, error_code(&xml)), (StatusCode::FORBIDDEN, "AccessDenied"), "the audience does not match: {xml}");
+    let (st, _) = org
+        .api
+        .put_json(&format!("/permission-sets/{deployer}/trust-policy"), json!({"trust_policy": trust("lanyard-aws")}))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, xml) = exchange(&with_newline).await;
+    assert_eq!(st, StatusCode::OK, "{xml}");
+    assert_eq!(xml_field(&xml, "SubjectFromWebIdentityToken"), org.alice.id.to_string());
+    assert_eq!(xml_field(&xml, "Audience"), "lanyard-aws");
+    let creds = credentials_from(&xml);
+    let (st, who) = caller_identity(t, &creds, now(t), |_, _| {}).await;
+    assert_eq!(
+        (st, xml_field(&who, "Arn")),
+        (StatusCode::OK, format!("arn:lanyard:sts::{staging}:assumed-role/Deployer/ci-run"))
+    );
+    let (st, xml) = exchange("not.a.token").await;
+    assert_eq!((st, error_code(&xml)), (StatusCode::BAD_REQUEST, "InvalidIdentityToken"), "{xml}");
+    t.clock.advance(time::Duration::seconds(3601));
+    let (_, xml) = exchange(&id_token).await;
+    assert_eq!(error_code(&xml), "InvalidIdentityToken", "an expired token: {xml}");
+    let (_, who) = caller_identity(t, &creds, now(t), |_, _| {}).await;
+    assert_eq!(error_code(&who), "ExpiredToken", "an hour by default");
+}
+
+#[tokio::test]
+async fn disabling_the_user_ends_credentials_from_a_web_identity() {
+    let org = Org::new().await;
+    let t = &org.api.t;
+    let (staging, deployer) = staging(&org).await;
+    let (_, tokens) = sso_login(t, "alice").await;
+    let issuer = t.config.public_url().as_str().trim_end_matches('/').to_string();
+    let trust = json!({"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity", "Principal": {"Federated": issuer}}]});
+    let (st, _) =
+        org.api.put_json(&format!("/permission-sets/{deployer}/trust-policy"), json!({"trust_policy": trust})).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, got) = org.api.get(&format!("/permission-sets/{deployer}/trust-policy")).await;
+    assert_eq!(
+        (st, got["trust_policy"]["Statement"][0]["Principal"]["Federated"].clone()),
+        (StatusCode::OK, json!(issuer))
+    );
+    let r = reqwest::Client::new()
+        .post(t.url("/aws"))
+        .form(&[
+            ("Action", "AssumeRoleWithWebIdentity"),
+            ("RoleArn", &format!("arn:lanyard:iam::{staging}:role/Deployer")),
+            ("RoleSessionName", "ci"),
+            ("WebIdentityToken", tokens["idToken"].as_str().expect("id token")),
+        ])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::OK);
+    let creds = credentials_from(&r.text().await.expect("xml"));
+    assert_eq!(caller_identity(t, &creds, now(t), |_, _| {}).await.0, StatusCode::OK);
+    let (st, _) = org.api.patch(&format!("/users/{}", org.alice.id), json!({"status": "disabled"})).await;
+    assert_eq!(st, StatusCode::OK);
+    let (_, who) = caller_identity(t, &creds, now(t), |_, _| {}).await;
+    assert_eq!(error_code(&who), "InvalidClientTokenId");
 }

@@ -6,6 +6,7 @@ pub mod document;
 pub mod eval;
 pub mod parse;
 pub mod pattern;
+pub mod trust;
 
 #[cfg(test)]
 mod cases;
