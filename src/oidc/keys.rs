@@ -19,11 +19,50 @@ use std::time::{Duration, Instant};
 /// How long a loaded key set is used before it is read again.
 const FRESH_FOR: Duration = Duration::from_secs(5);
 
-/// A key that signs: its id (the JWT `kid`) and the private key.
+/// A key that signs: its id (the JWT `kid`) and the private key, parsed once. jsonwebtoken's
+/// `encode` parses the PKCS#8 key again on every call (for P-256 that recomputes the public
+/// point, more than the signature itself costs), so tokens are signed with the aws-lc key pair
+/// kept here; jsonwebtoken still publishes the JWKS and verifies.
 pub struct Signer {
     pub kid: String,
     pub alg: Algorithm,
-    pub key: EncodingKey,
+    pair: KeyPair,
+}
+
+enum KeyPair {
+    Ecdsa(aws_lc_rs::signature::EcdsaKeyPair),
+    Ed25519(aws_lc_rs::signature::Ed25519KeyPair),
+    Rsa(aws_lc_rs::signature::RsaKeyPair),
+}
+
+impl Signer {
+    fn new(kid: String, alg: Algorithm, pkcs8: &[u8]) -> Result<Self> {
+        use aws_lc_rs::signature as sig;
+        let bad = |e: &dyn std::fmt::Display| Error::internal(anyhow::anyhow!("unreadable signing key {kid}: {e}"));
+        let pair = match alg {
+            Algorithm::ES256 => KeyPair::Ecdsa(
+                sig::EcdsaKeyPair::from_pkcs8(&sig::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8).map_err(|e| bad(&e))?,
+            ),
+            Algorithm::EdDSA => KeyPair::Ed25519(sig::Ed25519KeyPair::from_pkcs8(pkcs8).map_err(|e| bad(&e))?),
+            _ => KeyPair::Rsa(sig::RsaKeyPair::from_pkcs8(pkcs8).map_err(|e| bad(&e))?),
+        };
+        Ok(Self { kid, alg, pair })
+    }
+
+    /// The JWS signature of `message` (RFC 7518 §3: ES256 as the fixed 64-byte r‖s).
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let failed = || Error::internal(anyhow::anyhow!("signing failed"));
+        Ok(match &self.pair {
+            KeyPair::Ecdsa(k) => k.sign(&rng, message).map_err(|_| failed())?.as_ref().to_vec(),
+            KeyPair::Ed25519(k) => k.sign(message).as_ref().to_vec(),
+            KeyPair::Rsa(k) => {
+                let mut out = vec![0u8; k.public_modulus_len()];
+                k.sign(&aws_lc_rs::signature::RSA_PKCS1_SHA256, &rng, message, &mut out).map_err(|_| failed())?;
+                out
+            }
+        })
+    }
 }
 
 /// The keys as loaded at one moment.
@@ -115,7 +154,7 @@ async fn load(app: &App) -> Result<KeySet> {
         verifiers.insert(k.id.to_string(), (alg, dec));
         jwks.keys.push(jwk);
         if k.state == "active" {
-            signers.insert(name, Arc::new(Signer { kid: k.id.to_string(), alg, key: enc }));
+            signers.insert(name, Arc::new(Signer::new(k.id.to_string(), alg, &pkcs8)?));
         }
     }
     drop(tx);

@@ -42,12 +42,24 @@ pub struct AccessClaims {
     pub gid: Option<String>,
 }
 
+/// The JWS compact serialization (RFC 7515 §7.1) of `claims` under jsonwebtoken's `Header`,
+/// signed with the cached key pair (see [`keys::Signer`]).
 fn sign(signer: &keys::Signer, typ: &str, claims: &impl Serialize) -> Result<String> {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let mut header = Header::new(signer.alg);
     header.kid = Some(signer.kid.clone());
     header.typ = Some(typ.to_string());
-    jsonwebtoken::encode(&header, claims, &signer.key)
-        .map_err(|e| Error::internal(anyhow::anyhow!("signing failed: {e}")))
+    let header = serde_json::to_vec(&header).map_err(Error::internal)?;
+    let claims = serde_json::to_vec(claims).map_err(Error::internal)?;
+    let mut out = String::with_capacity((header.len() + claims.len()) * 4 / 3 + 100);
+    URL_SAFE_NO_PAD.encode_string(&header, &mut out);
+    out.push('.');
+    URL_SAFE_NO_PAD.encode_string(&claims, &mut out);
+    let signature = signer.sign(out.as_bytes())?;
+    out.push('.');
+    URL_SAFE_NO_PAD.encode_string(&signature, &mut out);
+    Ok(out)
 }
 
 /// A random token id.

@@ -86,12 +86,16 @@ pub struct Issued {
 /// Refuses issuance when the MFA policy is not met: users the policy covers need a second
 /// factor in the sign-in, and with step-up on, users with a factor need one used recently.
 pub async fn check_mfa(app: &App, user: Uuid, mfa_at: Option<i64>) -> Result<()> {
+    let policy = crate::authn::mfa::policy(app).await?;
+    if policy.mode == "optional" && policy.step_up_minutes == 0 {
+        return Ok(());
+    }
     if mfa_at.is_none() && crate::authn::mfa::required_for(app, user).await? {
         return Err(Error::Forbidden(
             "the MFA policy requires a second factor for role credentials: sign in again with one".into(),
         ));
     }
-    let minutes = crate::authn::mfa::policy(app).await?.step_up_minutes;
+    let minutes = policy.step_up_minutes;
     if minutes > 0
         && mfa_at.is_none_or(|t| app.now() - t > i64::from(minutes) * 60)
         && crate::authn::mfa::has_factors(app, user).await?
