@@ -17,8 +17,8 @@ use tokio::sync::{mpsc, oneshot};
 const QUEUE: usize = 65_536;
 /// Most events per transaction.
 const MAX_BATCH: usize = 2_000;
-/// Rows per INSERT statement (14 parameters each: within SQLite's and PostgreSQL's limits).
-const ROWS_PER_INSERT: usize = 250;
+/// Rows per multi-row INSERT statement (14 parameters each).
+const ROWS_PER_INSERT: usize = 16;
 
 /// An event that owns its data, so it can wait in the queue.
 #[derive(Debug, Clone)]
@@ -146,12 +146,33 @@ pub async fn append(tx: &mut Tx, events: &[OwnedEvent]) -> Result<(), sqlx::Erro
         prev = rec.hash.clone();
         records.push(rec);
     }
-    for chunk in records.chunks(ROWS_PER_INSERT) {
-        // One statement per chunk; `$N` placeholders are accepted by both backends.
+    // Full chunks go in one multi-row statement, the rest one row at a time: two fixed SQL
+    // texts, so both stay in the prepared-statement cache (a statement per batch length would be
+    // prepared again every time, and SQLite's parameter lookup grows with the square of their
+    // number in one statement).
+    let mut chunks = records.chunks_exact(ROWS_PER_INSERT);
+    for chunk in chunks.by_ref() {
+        insert_rows(tx, chunk, insert_sql(ROWS_PER_INSERT)).await?;
+    }
+    for row in chunks.remainder() {
+        insert_rows(tx, std::slice::from_ref(row), insert_sql(1)).await?;
+    }
+    db_run!(tx, c => sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&prev).execute(c).await.map(|r| r.rows_affected()))?;
+    for r in &records {
+        metrics::counter!("lanyard_audit_events_total", "action" => r.action.clone()).increment(1);
+    }
+    Ok(())
+}
+
+/// `INSERT … VALUES (…), (…)` for `rows` rows with `$N` placeholders (both backends), built once.
+fn insert_sql(rows: usize) -> &'static str {
+    static ONE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    static MANY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let build = |rows: usize| {
         let mut sql = String::from(
             "INSERT INTO audit_log (seq, at, actor_kind, actor_id, actor_name, action, target_kind, target_id, outcome, ip, request_id, details, prev_hash, hash) VALUES ",
         );
-        for i in 0..chunk.len() {
+        for i in 0..rows {
             let b = i * 14;
             let cols: Vec<String> = (1..=14).map(|k| format!("${}", b + k)).collect();
             if i > 0 {
@@ -161,20 +182,19 @@ pub async fn append(tx: &mut Tx, events: &[OwnedEvent]) -> Result<(), sqlx::Erro
             sql.push_str(&cols.join(", "));
             sql.push(')');
         }
-        let sql = sqlx::AssertSqlSafe(sql);
-        db_run!(tx, c => {
-            let mut q = sqlx::query(sql);
-            for r in chunk {
-                q = q.bind(r.seq).bind(r.at).bind(&r.actor_kind).bind(&r.actor_id).bind(&r.actor_name).bind(&r.action)
-                    .bind(&r.target_kind).bind(&r.target_id).bind(&r.outcome).bind(&r.ip).bind(&r.request_id)
-                    .bind(&r.details).bind(&r.prev_hash).bind(&r.hash);
-            }
-            q.execute(c).await.map(|r| r.rows_affected())
-        })?;
-    }
-    db_run!(tx, c => sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&prev).execute(c).await.map(|r| r.rows_affected()))?;
-    for r in &records {
-        metrics::counter!("lanyard_audit_events_total", "action" => r.action.clone()).increment(1);
-    }
-    Ok(())
+        sql
+    };
+    if rows == 1 { ONE.get_or_init(|| build(1)) } else { MANY.get_or_init(|| build(ROWS_PER_INSERT)) }
+}
+
+async fn insert_rows(tx: &mut Tx, rows: &[Record], sql: &'static str) -> Result<(), sqlx::Error> {
+    db_run!(tx, c => {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for r in rows {
+            q = q.bind(r.seq).bind(r.at).bind(&r.actor_kind).bind(&r.actor_id).bind(&r.actor_name).bind(&r.action)
+                .bind(&r.target_kind).bind(&r.target_id).bind(&r.outcome).bind(&r.ip).bind(&r.request_id)
+                .bind(&r.details).bind(&r.prev_hash).bind(&r.hash);
+        }
+        q.execute(c).await.map(|_| ())
+    })
 }

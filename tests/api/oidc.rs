@@ -853,3 +853,48 @@ async fn admins_register_assign_and_rotate_applications_in_the_portal() {
         t.signed_in("olga", PASSWORD).await.get(t.url("/")).send().await.expect("home").text().await.expect("body");
     assert!(home.contains("https://wiki.example/"), "the launcher lists the assigned app");
 }
+
+/// Tokens signed with each algorithm verify against the published JWKS (jsonwebtoken's
+/// verifier, reading the JWKS the way relying parties do) and at introspection.
+#[tokio::test]
+async fn rs256_and_eddsa_apps_get_tokens_that_verify_against_the_jwks() {
+    for alg in ["RS256", "EdDSA", "ES256"] {
+        let s =
+            setup(json!({"name": format!("Job {alg}"), "grant_types": ["client_credentials"], "scopes": ["jobs.run"],
+                             "id_token_signed_response_alg": alg}))
+            .await;
+        let t = &s.api.t;
+        let r = reqwest::Client::new()
+            .post(t.url("/oauth2/token"))
+            .basic_auth(&s.client_id, s.secret.as_ref())
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .expect("token");
+        assert_eq!(r.status(), StatusCode::OK, "{alg}");
+        let at = r.json::<Value>().await.expect("json")["access_token"].as_str().expect("at").to_string();
+        let header = jsonwebtoken::decode_header(&at).expect("header");
+        assert_eq!(format!("{:?}", header.alg), alg);
+        let jwks: jsonwebtoken::jwk::JwkSet =
+            reqwest::get(t.url("/oauth2/jwks")).await.expect("jwks").json().await.expect("json");
+        let jwk = jwks.find(header.kid.as_deref().expect("kid")).expect("the kid is published");
+        let key = jsonwebtoken::DecodingKey::from_jwk(jwk).expect("key");
+        let mut v = jsonwebtoken::Validation::new(header.alg);
+        v.validate_aud = false;
+        v.validate_exp = false;
+        let data = jsonwebtoken::decode::<Value>(&at, &key, &v).expect("the signature verifies");
+        assert_eq!(data.claims["client_id"], s.client_id.as_str(), "{alg}");
+        let mut tampered = at.clone();
+        tampered.pop();
+        tampered.push(if at.ends_with('A') { 'B' } else { 'A' });
+        assert!(jsonwebtoken::decode::<Value>(&tampered, &key, &v).is_err(), "{alg}: a changed signature fails");
+        let r = reqwest::Client::new()
+            .post(t.url("/oauth2/introspect"))
+            .basic_auth(&s.client_id, s.secret.as_ref())
+            .form(&[("token", at.as_str())])
+            .send()
+            .await
+            .expect("introspect");
+        assert_eq!(r.json::<Value>().await.expect("json")["active"], true, "{alg}");
+    }
+}
