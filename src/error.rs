@@ -20,6 +20,10 @@ pub enum Error {
     BadRequest(String),
     #[error("authentication required")]
     Unauthenticated,
+    /// The sign-in behind the request no longer suffices (it ended, or lacks a recent second
+    /// factor): the person must sign in again.
+    #[error("{0}")]
+    SignInAgain(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("too many attempts; try again in {0} seconds")]
@@ -43,6 +47,7 @@ impl Error {
             Error::Invalid(_) => "invalid",
             Error::BadRequest(_) => "bad_request",
             Error::Unauthenticated => "unauthenticated",
+            Error::SignInAgain(_) => "sign_in_again",
             Error::Forbidden(_) => "forbidden",
             Error::TooManyRequests(_) => "too_many_requests",
             Error::PayloadTooLarge => "payload_too_large",
@@ -57,7 +62,7 @@ impl Error {
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Error::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Error::Unauthenticated | Error::SignInAgain(_) => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

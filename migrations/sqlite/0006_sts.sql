@@ -27,7 +27,8 @@ CREATE TABLE role_credentials (
     parent_key         TEXT,
     -- The OIDC grant (an SSO sign-in) they came from.
     grant_id           BLOB,
-    mfa                INTEGER NOT NULL,
+    -- When a second factor was last used in the sign-in behind them (NULL: none).
+    mfa_at             BIGINT,
     issued_at          BIGINT NOT NULL,
     expires_at         BIGINT NOT NULL,
     revoked_at         BIGINT,
@@ -36,6 +37,7 @@ CREATE TABLE role_credentials (
 );
 CREATE INDEX role_credentials_user ON role_credentials (user_id);
 CREATE INDEX role_credentials_expiry ON role_credentials (expires_at);
+CREATE INDEX role_credentials_parent ON role_credentials (parent_key) WHERE parent_key IS NOT NULL;
 
 -- A role's trust policy: who may become it through STS AssumeRole (role chaining) and
 -- AssumeRoleWithWebIdentity. NULL: nobody (assignments alone give access).

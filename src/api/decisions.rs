@@ -126,6 +126,29 @@ async fn proved_principal(
     };
     let parsed =
         url::Url::parse(&url).map_err(|_| Error::invalid("principal", "the signed request's URL is not a URL"))?;
+    // A proof is made for Lanyard: signed for its host, and short-lived (a presigned URL may
+    // otherwise live a week), so a service holding one cannot pass it around for long.
+    let public = app.config.public_url();
+    let own_host = match public.port() {
+        Some(p) => format!("{}:{p}", public.host_str().unwrap_or_default()),
+        None => public.host_str().unwrap_or_default().to_string(),
+    };
+    let signed_host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    if !signed_host.eq_ignore_ascii_case(&own_host) {
+        return Err(Error::invalid(
+            "principal",
+            format!("the signed request must be signed for this Lanyard's host ({own_host})"),
+        ));
+    }
+    let expires = url::form_urlencoded::parse(parsed.query().unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "X-Amz-Expires")
+        .and_then(|(_, v)| v.parse::<i64>().ok());
+    if expires.is_some_and(|e| e > 900) {
+        return Err(Error::invalid(
+            "principal",
+            "a presigned proof may be valid for at most 900 seconds (ExpiresIn=900)",
+        ));
+    }
     if !matches!(method.as_str(), "GET" | "POST") {
         return Err(Error::invalid("principal", "the signed request's method is GET or POST"));
     }

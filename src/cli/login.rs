@@ -40,10 +40,16 @@ pub fn unix_now() -> i64 {
     crate::clock::Clock::unix(&crate::clock::SystemClock)
 }
 
-/// Writes a file only its owner can read, atomically (write then rename).
+/// Writes a file only its owner can read, atomically: a fresh temporary file beside it (mode
+/// 0600 from creation), then a rename. A symlinked target (a dotfiles-managed
+/// `~/.aws/config`) is written through, not replaced; directories it creates are 0700, existing
+/// ones are left as they are.
 pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), Failure> {
+    let path = &std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let fail = |e: std::io::Error| Failure::new(1, format!("cannot write {}: {e}", path.display()));
-    if let Some(dir) = path.parent() {
+    if let Some(dir) = path.parent()
+        && !dir.exists()
+    {
         std::fs::create_dir_all(dir).map_err(fail)?;
         #[cfg(unix)]
         {
@@ -51,9 +57,12 @@ pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), Failure> {
             let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
         }
     }
-    let tmp = path.with_extension("tmp");
+    let suffix = crate::crypto::random_token::<8>().map_err(|e| Failure::new(1, e.to_string()))?;
+    let mut tmp = path.clone().into_os_string();
+    tmp.push(format!(".{suffix}.tmp"));
+    let tmp = PathBuf::from(tmp);
     let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
+    opts.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
@@ -62,9 +71,12 @@ pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), Failure> {
     {
         use std::io::Write;
         let mut f = opts.open(&tmp).map_err(fail)?;
-        f.write_all(contents).map_err(fail)?;
+        f.write_all(contents).and_then(|()| f.sync_all()).map_err(fail)?;
     }
-    std::fs::rename(&tmp, path).map_err(fail)
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        fail(e)
+    })
 }
 
 /// A login as cached on disk: the SDK registration and the SSO tokens for one Lanyard.
@@ -296,9 +308,34 @@ fn save(l: &Login) -> Result<(), Failure> {
 }
 
 /// A usable access token for `url`, refreshed (and saved) when it has less than a minute left.
+/// SDKs run `credential_process` several times at once: the refresh happens under a file lock,
+/// and the login is read again once it is held, so a refresh token is spent once (spending it
+/// twice would look like theft and end the sign-in).
 pub async fn access_token(sso: &Sso) -> Result<String, Failure> {
+    let l = load(&sso.url)?;
+    if l.expires_at > unix_now() + 60 {
+        return Ok(l.access_token);
+    }
+    let lock_path = login_path(&sso.url)?.with_extension("lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| Failure::new(1, format!("cannot open {}: {e}", lock_path.display())))?;
+    let lock = tokio::task::spawn_blocking(move || lock.lock().map(|()| lock))
+        .await
+        .map_err(|e| Failure::new(1, e.to_string()))?
+        .map_err(|e| Failure::new(1, format!("cannot lock {}: {e}", lock_path.display())))?;
+    let result = refresh_locked(sso).await;
+    drop(lock);
+    result
+}
+
+async fn refresh_locked(sso: &Sso) -> Result<String, Failure> {
     let mut l = load(&sso.url)?;
     if l.expires_at > unix_now() + 60 {
+        // Another process refreshed while this one waited.
         return Ok(l.access_token);
     }
     let expired = || Failure::new(4, format!("your login to {} has expired: run `lanyard login`", sso.url));

@@ -429,3 +429,9 @@ pub async fn grant_end(app: &App, grant: Uuid) -> Result<Option<i64>, Error> {
     let mut tx = app.db.conn().await?;
     Ok(store::find_grant(&mut tx, grant).await?.filter(|g| g.revoked_at.is_none()).map(|g| g.expires_at))
 }
+
+/// Whether the portal sign-in with this public session id (an ID token's `sid`) is still on.
+pub async fn sign_in_alive(app: &App, sid: &str) -> Result<bool, Error> {
+    let mut tx = app.db.conn().await?;
+    Ok(crate::authn::sessions::is_alive_in(&mut tx, sid, app.now()).await?)
+}

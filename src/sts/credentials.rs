@@ -1,7 +1,9 @@
 //! Role credentials: issued for (user, account, permission set) when the user may use that role,
 //! stored so any instance can verify them (the secret sealed, the session token as a digest),
 //! and checked on every use: the signature, the token, expiry, revocation, and that the
-//! assignment and the user still stand, so removing either ends the credentials at once.
+//! assignment and the user still stand, so removing either ends the credentials at once
+//! (credentials from a trust policy need the role and the user; a trust policy is checked when
+//! they are issued, so removing one stops new credentials, not those already out).
 
 use super::model::{self, Caller, Credentials, Source, Stored};
 use super::sigv4::{self, SigError};
@@ -91,7 +93,7 @@ pub async fn check_mfa(app: &App, user: Uuid, mfa_at: Option<i64>) -> Result<()>
         return Ok(());
     }
     if mfa_at.is_none() && crate::authn::mfa::required_for(app, user).await? {
-        return Err(Error::Forbidden(
+        return Err(Error::SignInAgain(
             "the MFA policy requires a second factor for role credentials: sign in again with one".into(),
         ));
     }
@@ -100,7 +102,7 @@ pub async fn check_mfa(app: &App, user: Uuid, mfa_at: Option<i64>) -> Result<()>
         && mfa_at.is_none_or(|t| app.now() - t > i64::from(minutes) * 60)
         && crate::authn::mfa::has_factors(app, user).await?
     {
-        return Err(Error::Forbidden(format!(
+        return Err(Error::SignInAgain(format!(
             "role credentials need a second factor used in the last {minutes} minutes: sign in again (step up)"
         )));
     }
@@ -138,7 +140,7 @@ pub async fn issue(app: &App, req: Issue<'_>, origin: &Origin) -> Result<Issued>
         expires_at = expires_at.min(end);
     }
     if expires_at <= now {
-        return Err(Error::Forbidden("your sign-in has ended: sign in again".into()));
+        return Err(Error::SignInAgain("your sign-in has ended: sign in again".into()));
     }
     let session_name = match req.session_name {
         Some(s) => model::parse_session_name(&s)?,
@@ -161,7 +163,7 @@ pub async fn issue(app: &App, req: Issue<'_>, origin: &Origin) -> Result<Issued>
             source: req.source.as_str().to_string(),
             parent_key: req.parent.map(str::to_string),
             grant_id: req.grant,
-            mfa: req.mfa_at.is_some(),
+            mfa_at: req.mfa_at,
             issued_at: now,
             expires_at,
             revoked_at: None,
@@ -194,7 +196,7 @@ pub async fn issue(app: &App, req: Issue<'_>, origin: &Origin) -> Result<Issued>
         role_name: role.role_name.clone(),
         session_name,
         expires_at,
-        mfa: req.mfa_at.is_some(),
+        mfa_at: req.mfa_at,
         chained: req.parent.is_some(),
     };
     audit(
@@ -227,8 +229,12 @@ async fn audit(
     target: &str,
     origin: &Origin,
     ok: bool,
-    details: serde_json::Value,
+    mut details: serde_json::Value,
 ) {
+    // The audit row keeps the IP; the user agent goes into the details.
+    if let Some(d) = details.as_object_mut() {
+        d.insert("user_agent".into(), json!(origin.user_agent));
+    }
     app.audit_batch
         .submit(OwnedEvent {
             at: app.now(),
@@ -329,7 +335,7 @@ async fn check(app: &App, req: &sigv4::Request<'_>, claim: &sigv4::Claim) -> Res
             role_name: row.role_name,
             session_name: row.session_name,
             expires_at: row.expires_at,
-            mfa: row.mfa,
+            mfa_at: row.mfa_at,
             chained: row.parent_key.is_some(),
         }),
         // The assignment, the role, the account or the user is gone: so are the credentials.

@@ -62,7 +62,6 @@ impl AwsError {
             "temporarily_unavailable" => ("InternalServerException", StatusCode::SERVICE_UNAVAILABLE),
             _ => ("InvalidRequestException", StatusCode::BAD_REQUEST),
         };
-        let status = if e.status == StatusCode::TOO_MANY_REQUESTS { e.status } else { status };
         let mut out = Self::new(Protocol::SsoOidc, status, code, e.description);
         out.oauth = e.error;
         out
@@ -80,12 +79,14 @@ impl AwsError {
             (Error::TooManyRequests(_), _) => "TooManyRequestsException",
             (Error::Internal(_) | Error::Unavailable(_), Protocol::Sts) => "InternalFailure",
             (Error::Internal(_) | Error::Unavailable(_), _) => "InternalServerException",
-            (Error::Unauthenticated, Protocol::Sso) => "UnauthorizedException",
+            (Error::Unauthenticated | Error::SignInAgain(_), Protocol::Sso) => "UnauthorizedException",
+            (Error::SignInAgain(_), Protocol::Sts) => "AccessDenied",
             (_, Protocol::Sts) => "ValidationError",
             _ => "InvalidRequestException",
         };
         let status = match status {
             StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT => StatusCode::BAD_REQUEST,
+            StatusCode::UNAUTHORIZED if protocol == Protocol::Sts => StatusCode::FORBIDDEN,
             s => s,
         };
         let mut out = Self::new(protocol, status, code, e.public_message());

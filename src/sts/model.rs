@@ -134,7 +134,7 @@ pub struct Stored {
     pub source: String,
     pub parent_key: Option<String>,
     pub grant_id: Option<Uuid>,
-    pub mfa: bool,
+    pub mfa_at: Option<i64>,
     pub issued_at: i64,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
@@ -153,7 +153,8 @@ pub struct Caller {
     pub role_name: String,
     pub session_name: String,
     pub expires_at: i64,
-    pub mfa: bool,
+    /// When a second factor was last used in the sign-in behind the credentials.
+    pub mfa_at: Option<i64>,
     /// Credentials from AssumeRole (chained roles last at most an hour).
     pub chained: bool,
 }

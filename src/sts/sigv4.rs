@@ -282,7 +282,10 @@ pub fn canonical_request(req: &Request<'_>, claim: &Claim) -> Result<String, Sig
     out.push_str(&claim.signed_headers.join(";"));
     out.push('\n');
     if claim.expires.is_some() {
-        // Presigned URLs of non-S3 services sign the empty payload.
+        // Presigned URLs of non-S3 services sign the empty payload, so a body would go unsigned.
+        if !req.body.is_empty() {
+            return Err(SigError::Incomplete("a presigned request carries no body"));
+        }
         out.push_str(EMPTY_SHA256);
     } else {
         let hash = crate::crypto::sha256_hex(req.body);

@@ -257,9 +257,10 @@ pub async fn create_token(State(app): State<AppState>, RequestOrigin(origin): Re
 async fn token(app: &AppState, body: &[u8], origin: &Origin) -> Result<Value, AwsError> {
     limit(app, origin)?;
     let r: CreateToken = parse(body)?;
-    let (client, _) = authenticate(app, &r.client_id, &r.client_secret).await?;
+    let (client, reg) = authenticate(app, &r.client_id, &r.client_secret).await?;
+    // Per registration: every SDK shares the built-in client, but not its budget.
     app.oidc_client_rate
-        .check(&client.client_id, app.now())
+        .check(&reg.id.to_string(), app.now())
         .map_err(|w| AwsError::from_oauth(crate::oidc::error::OAuthError::slow_down(w)))?;
     let need = |v: &Option<String>, name: &str| {
         v.clone().ok_or_else(|| invalid(format!("{name} is required for this grant type")))

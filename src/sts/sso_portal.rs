@@ -14,7 +14,6 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -140,18 +139,12 @@ async fn roles(app: &App, headers: &HeaderMap, q: &HashMap<String, String>) -> R
     Ok(out)
 }
 
-#[derive(Debug, Deserialize)]
-pub struct CredentialsQuery {
-    role_name: Option<String>,
-    account_id: Option<String>,
-}
-
 /// `GET /aws/federation/credentials?role_name=…&account_id=…`.
 pub async fn get_role_credentials(
     State(app): State<AppState>,
     RequestOrigin(origin): RequestOrigin,
     headers: HeaderMap,
-    Query(q): Query<CredentialsQuery>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     respond(role_credentials(&app, &headers, &q, &origin).await)
 }
@@ -159,11 +152,12 @@ pub async fn get_role_credentials(
 async fn role_credentials(
     app: &App,
     headers: &HeaderMap,
-    q: &CredentialsQuery,
+    q: &HashMap<String, String>,
     origin: &crate::audit::Origin,
 ) -> Result<Value, AwsError> {
     let user = sso_user(app, headers).await?;
-    let (Some(role), Some(account)) = (q.role_name.as_deref(), q.account_id.as_deref()) else {
+    let (Some(role), Some(account)) = (q.get("role_name").map(String::as_str), q.get("account_id").map(String::as_str))
+    else {
         return Err(invalid("role_name and account_id are required"));
     };
     if AccountId::parse(account).is_err() {
@@ -176,11 +170,15 @@ async fn role_credentials(
         .is_some_and(|a| a.iter().any(|m| m == "mfa"))
         .then_some(user.claims.auth_time.unwrap_or(user.claims.iat));
     let grant = user.claims.gid.as_deref().and_then(|g| Uuid::parse_str(g).ok());
-    let not_after = match grant {
-        Some(g) if app.config.sts.bound_to_session => {
-            crate::oidc::grants::grant_end(app, g).await.map_err(AwsError::from)?
-        }
-        _ => None,
+    // Bound to the sign-in: no live grant, no credentials.
+    let not_after = if app.config.sts.bound_to_session {
+        let end = match grant {
+            Some(g) => crate::oidc::grants::grant_end(app, g).await.map_err(AwsError::from)?,
+            None => None,
+        };
+        Some(end.ok_or_else(|| AwsError::sso_unauthorized("your sign-in has ended: sign in again"))?)
+    } else {
+        None
     };
     let issued = credentials::issue(
         app,

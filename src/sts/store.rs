@@ -9,16 +9,16 @@ use uuid::Uuid;
 type R<T> = Result<T, sqlx::Error>;
 
 const COLUMNS: &str = "access_key_id, secret_sealed, session_token_hash, user_id, account_id, permission_set_id, \
-    role_name, session_name, source, parent_key, grant_id, mfa, issued_at, expires_at, revoked_at, ip, user_agent";
+    role_name, session_name, source, parent_key, grant_id, mfa_at, issued_at, expires_at, revoked_at, ip, user_agent";
 
 pub async fn insert(tx: &mut Tx, c: &Stored) -> R<()> {
     db_run!(tx, x => sqlx::query(
         "INSERT INTO role_credentials (access_key_id, secret_sealed, session_token_hash, user_id, account_id, \
-         permission_set_id, role_name, session_name, source, parent_key, grant_id, mfa, issued_at, expires_at, \
+         permission_set_id, role_name, session_name, source, parent_key, grant_id, mfa_at, issued_at, expires_at, \
          revoked_at, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)")
         .bind(&c.access_key_id).bind(&c.secret_sealed).bind(&c.session_token_hash).bind(c.user_id)
         .bind(&c.account_id).bind(c.permission_set_id).bind(&c.role_name).bind(&c.session_name).bind(&c.source)
-        .bind(&c.parent_key).bind(c.grant_id).bind(c.mfa).bind(c.issued_at).bind(c.expires_at).bind(c.revoked_at)
+        .bind(&c.parent_key).bind(c.grant_id).bind(c.mfa_at).bind(c.issued_at).bind(c.expires_at).bind(c.revoked_at)
         .bind(&c.ip).bind(&c.user_agent)
         .execute(x).await.map(|_| ()))
 }

@@ -238,7 +238,7 @@ async fn assume_role(
     tctx.set("lanyard:PrincipalArn", vec![caller_role_arn.clone()]);
     tctx.set("lanyard:PrincipalAccount", vec![caller.account_id.clone()]);
     tctx.set("lanyard:username", vec![caller.username.clone()]);
-    tctx.set("lanyard:MultiFactorAuthPresent", vec![caller.mfa.to_string()]);
+    tctx.set("lanyard:MultiFactorAuthPresent", vec![caller.mfa_at.is_some().to_string()]);
     tctx.set("sts:RoleSessionName", vec![a.session.clone()]);
     let who = crate::access::policy::trust::Principal::Role { arn: &caller_role_arn, account: &caller.account_id };
     if !trust.allows(&who, "sts:AssumeRole", &tctx) {
@@ -252,9 +252,11 @@ async fn assume_role(
             role: &role.role_name,
             source: super::model::Source::AssumeRole,
             session_name: Some(a.session),
-            duration: Some(a.duration.unwrap_or(super::model::MAX_CHAINED_DURATION)),
-            not_after: None,
-            mfa_at: caller.mfa.then(|| app.now()),
+            // Default and cap: the role's duration, at most an hour when chained.
+            duration: a.duration,
+            // Bound to the sign-in: a chained session ends no later than the one it came from.
+            not_after: app.config.sts.bound_to_session.then_some(caller.expires_at),
+            mfa_at: caller.mfa_at,
             parent: Some(&caller.access_key_id),
             grant: None,
             trusted: true,
@@ -291,6 +293,17 @@ async fn assume_role_with_web_identity(
     let claims = crate::oidc::tokens::verify_id_token(app, token).await.ok_or_else(invalid)?;
     let user =
         claims.get("sub").and_then(|s| s.as_str()).and_then(|s| uuid::Uuid::parse_str(s).ok()).ok_or_else(invalid)?;
+    // An ID token of a sign-in that has ended (signed out, everywhere, or reset) buys nothing.
+    if let Some(sid) = claims.get("sid").and_then(|s| s.as_str()).filter(|s| !s.is_empty())
+        && !crate::oidc::grants::sign_in_alive(app, sid).await.map_err(|e| AwsError::from_error(Protocol::Sts, e))?
+    {
+        return Err(AwsError::new(
+            Protocol::Sts,
+            StatusCode::BAD_REQUEST,
+            "InvalidIdentityToken",
+            "the sign-in behind the web identity token has ended",
+        ));
+    }
     let issuer = crate::oidc::tokens::issuer(app);
     let host = issuer.split("://").nth(1).unwrap_or(&issuer).to_string();
     let strings = |v: Option<&serde_json::Value>| -> Vec<String> {
@@ -331,7 +344,7 @@ async fn assume_role_with_web_identity(
             source: super::model::Source::WebIdentity,
             session_name: Some(a.session),
             duration: Some(a.duration.unwrap_or_else(|| 3600.min(role.session_duration))),
-            not_after: None,
+            not_after: app.config.sts.bound_to_session.then(|| claims.get("exp").and_then(|e| e.as_i64()).unwrap_or(0)),
             mfa_at,
             parent: None,
             grant: None,

@@ -125,4 +125,12 @@ async fn boto3_signs_in_with_sso_oidc_gets_role_credentials_and_calls_sts() {
     assert_eq!(st, reqwest::StatusCode::OK, "{d}");
     assert_eq!(d["principal_arn"], format!("arn:lanyard:iam::{}:role/ReadOnly", org.account));
     assert_eq!(d["decision"], "deny", "ReadOnly has no policy yet: implicit deny, for the right principal");
+    let (st, e) = org
+        .api
+        .post(
+            "/authorize",
+            json!({"principal": {"presigned_url": v["presigned_url_long"]}, "action": "s3:GetObject", "resource": "*"}),
+        )
+        .await;
+    assert_eq!(st, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "an hour-long proof is refused: {e}");
 }

@@ -136,8 +136,12 @@ pub fn signed_sts(t: &TestApp, creds: &Value, at: i64) -> (reqwest::header::Head
 
 /// Any STS call signed with `creds`: the headers and the body.
 pub fn signed_sts_body(t: &TestApp, creds: &Value, at: i64, body: &str) -> (reqwest::header::HeaderMap, String) {
+    signed_for(t.base.trim_start_matches("http://"), creds, at, body)
+}
+
+/// An STS call signed with `creds` for `host`.
+pub fn signed_for(host: &str, creds: &Value, at: i64, body: &str) -> (reqwest::header::HeaderMap, String) {
     let mut h = reqwest::header::HeaderMap::new();
-    let host = t.base.trim_start_matches("http://").to_string();
     h.insert("host", host.parse().expect("host"));
     h.insert("content-type", "application/x-www-form-urlencoded; charset=utf-8".parse().expect("ct"));
     h.insert("x-amz-date", sigv4::format_amz_date(at).parse().expect("date"));
@@ -223,6 +227,7 @@ async fn an_sso_device_login_lists_accounts_and_roles_and_issues_credentials_tha
     let (_, log) = org.api.get("/audit?action=sts.credentials.issue").await;
     assert_eq!(log["items"][0]["details"]["access_key_id"], key, "{log}");
     assert_eq!(log["items"][0]["ip"], "127.0.0.1");
+    assert!(log["items"][0]["details"]["user_agent"].is_string(), "{log}");
     let (_, log) = org.api.get("/audit?action=sts.credentials.use").await;
     assert_eq!(log["items"][0]["details"]["action"], "sts:GetCallerIdentity", "{log}");
 
@@ -427,7 +432,8 @@ async fn the_mfa_policy_governs_issuance() {
         tokens["accessToken"].as_str().expect("at"),
     )
     .await;
-    assert_eq!((st, kind.as_str()), (StatusCode::FORBIDDEN, "ForbiddenException"), "{e}");
+    // 401 UnauthorizedException: botocore then tells the user to log in again (with MFA).
+    assert_eq!((st, kind.as_str()), (StatusCode::UNAUTHORIZED, "UnauthorizedException"), "{e}");
     assert!(e["message"].as_str().expect("message").contains("second factor"), "{e}");
 }
 
@@ -525,7 +531,10 @@ async fn the_decision_api_takes_a_principal_proved_by_a_forwarded_signature() {
     let (st, e) = org.api.patch(&format!("/permission-sets/{}", org.ps), json!({"inline_policy": allow})).await;
     assert_eq!(st, StatusCode::OK, "{e}");
     let creds = role_credentials(&org).await;
-    let (h, body) = signed_sts(t, &creds, now(t));
+    // Signed for Lanyard's public host, as a client calling it would.
+    let public_host = t.config.public_url().as_str().trim_start_matches("http://").trim_end_matches('/').to_string();
+    let (wrong_host, _) = signed_sts(t, &creds, now(t));
+    let (h, body) = signed_for(&public_host, &creds, now(t), "Action=GetCallerIdentity&Version=2011-06-15");
     let headers: serde_json::Map<String, Value> =
         h.iter().map(|(k, v)| (k.to_string(), json!(v.to_str().expect("ascii")))).collect();
     let forwarded = |headers: &serde_json::Map<String, Value>, body: &str| {
@@ -545,6 +554,10 @@ async fn the_decision_api_takes_a_principal_proved_by_a_forwarded_signature() {
         org.api.post("/authorize", forwarded(&headers, "Action=GetCallerIdentity&Version=2011-06-15&x=1")).await;
     assert_eq!(st, StatusCode::FORBIDDEN, "{e}");
     assert!(e["message"].as_str().expect("message").contains("SignatureDoesNotMatch"), "{e}");
+    let other: serde_json::Map<String, Value> =
+        wrong_host.iter().map(|(k, v)| (k.to_string(), json!(v.to_str().expect("ascii")))).collect();
+    let (st, e) = org.api.post("/authorize", forwarded(&other, &body)).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "signed for another host: {e}");
     let mut with_user = forwarded(&headers, &body);
     with_user["principal"]["user_id"] = json!(org.alice.id);
     let (st, _) = org.api.post("/authorize", with_user).await;
@@ -721,7 +734,13 @@ async fn disabling_the_user_ends_credentials_from_a_web_identity() {
     let (staging, deployer) = staging(&org).await;
     let (_, tokens) = sso_login(t, "alice").await;
     let issuer = t.config.public_url().as_str().trim_end_matches('/').to_string();
-    let trust = json!({"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity", "Principal": {"Federated": issuer}}]});
+    let host = issuer.trim_start_matches("http://").to_string();
+    let unpinned = json!({"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity", "Principal": {"Federated": issuer}}]});
+    let (st, e) =
+        org.api.put_json(&format!("/permission-sets/{deployer}/trust-policy"), json!({"trust_policy": unpinned})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "a federated statement must name the audience: {e}");
+    let trust = json!({"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity", "Principal": {"Federated": issuer},
+        "Condition": {"StringEquals": {format!("{host}:aud"): "lanyard-aws"}}}]});
     let (st, _) =
         org.api.put_json(&format!("/permission-sets/{deployer}/trust-policy"), json!({"trust_policy": trust})).await;
     assert_eq!(st, StatusCode::OK);

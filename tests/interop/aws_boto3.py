@@ -99,8 +99,12 @@ url = sts.generate_presigned_url("get_caller_identity", ExpiresIn=300)
 r = requests.post(url, timeout=10)
 out["presigned"] = r.status_code
 out["presigned_arn"] = re.search(r"<Arn>([^<]+)</Arn>", r.text).group(1) if r.ok else r.text[:300]
-# And one more for the Rust side to forward to the decision API.
-out["presigned_url"] = sts.generate_presigned_url("get_caller_identity", ExpiresIn=300)
+# And one more for the Rust side to forward to the decision API: made for Lanyard's public URL.
+public_sts = boto3.client("sts", endpoint_url=issuer + "/aws", region_name="us-east-1",
+                          aws_access_key_id=creds["accessKeyId"], aws_secret_access_key=creds["secretAccessKey"],
+                          aws_session_token=creds["sessionToken"])
+out["presigned_url"] = public_sts.generate_presigned_url("get_caller_identity", ExpiresIn=300)
+out["presigned_url_long"] = public_sts.generate_presigned_url("get_caller_identity", ExpiresIn=3600)
 
 # A wrong secret: botocore raises the STS error code.
 bad = boto3.client("sts", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=creds["accessKeyId"],

@@ -138,6 +138,21 @@ pub fn parse(text: &str) -> Result<TrustPolicy, PolicyError> {
                 );
             }
         };
+        // As AWS asks of an OIDC provider's client ids: a federated statement names the
+        // audience, or any app's ID tokens would do.
+        let federates = matches!(&principals, Principals::Any)
+            || matches!(&principals, Principals::List { federated, .. } if !federated.is_empty());
+        let actions = st.get("Action").map(|a| strings(a, &format!("{path}.Action"))).transpose()?.unwrap_or_default();
+        let web = actions.iter().any(|a| {
+            let a = a.to_ascii_lowercase();
+            a == "*" || a == "sts:*" || a == "sts:assumerolewithwebidentity"
+        });
+        if federates && web && !names_audience(st.get("Condition")) {
+            return err(
+                &format!("{path}.Condition"),
+                "a statement letting tokens assume the role must require their audience: StringEquals on \"<issuer host>:aud\"",
+            );
+        }
         let mut rest: Map<String, Value> = st.clone();
         rest.remove("Principal");
         rest.insert("Resource".into(), json!("*"));
@@ -148,6 +163,17 @@ pub fn parse(text: &str) -> Result<TrustPolicy, PolicyError> {
         statements.push(TrustStatement { principals, policy: NamedPolicy { name, policy } });
     }
     Ok(TrustPolicy { statements })
+}
+
+/// Whether a condition block pins the token's audience (`…:aud` under a String equality or
+/// pattern operator, not negated).
+fn names_audience(cond: Option<&Value>) -> bool {
+    let Some(Value::Object(ops)) = cond else { return false };
+    ops.iter().any(|(op, keys)| {
+        let op = op.trim_start_matches("ForAnyValue:").trim_start_matches("ForAllValues:");
+        matches!(op, "StringEquals" | "StringEqualsIgnoreCase" | "StringLike")
+            && keys.as_object().is_some_and(|k| k.keys().any(|k| k.to_ascii_lowercase().ends_with(":aud")))
+    })
 }
 
 fn principal_matches(p: &Principals, who: &Principal<'_>) -> bool {
@@ -252,6 +278,10 @@ mod tests {
             ),
             (r#"{"Statement": []}"#, "Statement"),
             ("[]", "$"),
+            (
+                r#"{"Statement": [{"Effect": "Allow", "Principal": {"Federated": "https://id.example.com"}, "Action": "sts:AssumeRoleWithWebIdentity"}]}"#,
+                "Statement[0].Condition",
+            ),
         ] {
             assert_eq!(parse(doc).err().map(|e| e.path), Some(path.to_string()), "{doc}");
         }
