@@ -7,6 +7,7 @@ pub mod applications;
 pub mod assignments;
 pub mod audit;
 pub mod auth;
+pub mod credentials;
 pub mod decisions;
 pub mod error;
 pub mod groups;
@@ -31,6 +32,8 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{id}/groups", get(users::list_user_groups))
         .route("/users/{id}/sessions", get(users::list_user_sessions).delete(users::revoke_user_sessions))
         .route("/users/{id}/sessions/{session_id}", delete(users::revoke_user_session))
+        .route("/users/{id}/credentials", get(credentials::list_user_credentials))
+        .route("/credentials/{access_key_id}", delete(credentials::revoke_credentials))
         .route("/groups", get(groups::list_groups).post(groups::create_group))
         .route("/groups/{id}", get(groups::get_group).patch(groups::update_group).delete(groups::delete_group))
         .route("/groups/{id}/members", get(groups::list_members))

@@ -25,6 +25,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::permission_sets::create_permission_set, super::permission_sets::get_permission_set,
         super::permission_sets::update_permission_set, super::permission_sets::delete_permission_set,
         super::permission_sets::get_trust_policy, super::permission_sets::put_trust_policy,
+        super::credentials::list_user_credentials, super::credentials::revoke_credentials,
         super::permission_sets::attach_policy, super::permission_sets::detach_policy, super::permission_sets::provision,
         super::assignments::list_assignments, super::assignments::create_assignment, super::assignments::get_assignment,
         super::assignments::delete_assignment, super::assignments::user_access,

@@ -768,3 +768,29 @@ async fn disabling_the_user_ends_credentials_from_a_web_identity() {
     let (_, who) = caller_identity(t, &creds, now(t), |_, _| {}).await;
     assert_eq!(error_code(&who), "InvalidClientTokenId");
 }
+
+#[tokio::test]
+async fn admins_list_a_users_credentials_and_revoke_one_set() {
+    let org = Org::new().await;
+    let t = &org.api.t;
+    let kept = role_credentials(&org).await;
+    let revoked = role_credentials(&org).await;
+    let (st, list) = org.api.get(&format!("/users/{}/credentials", org.alice.id)).await;
+    assert_eq!(st, StatusCode::OK, "{list}");
+    let items = list["items"].as_array().expect("items");
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["source"], "sso");
+    assert!(items[0].get("secret_access_key").is_none() && !list.to_string().contains("lyd_st_"), "no secrets listed");
+    let key = revoked["accessKeyId"].as_str().expect("key");
+    let (st, _) = org.api.delete(&format!("/credentials/{key}")).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (_, xml) = caller_identity(t, &revoked, now(t), |_, _| {}).await;
+    assert_eq!(error_code(&xml), "InvalidClientTokenId");
+    assert_eq!(caller_identity(t, &kept, now(t), |_, _| {}).await.0, StatusCode::OK, "only that set ends");
+    let (_, list) = org.api.get(&format!("/users/{}/credentials", org.alice.id)).await;
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(1));
+    let (st, _) = org.api.delete("/credentials/ASIAAAAAAAAAAAAAAAAA").await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = org.api.delete("/credentials/nonsense").await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}
