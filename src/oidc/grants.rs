@@ -347,7 +347,9 @@ pub async fn access_token_live(app: &App, claims: &tokens::AccessClaims) -> Resu
             Err(e) => Err(e),
         };
     }
-    Ok(true)
+    drop(tx);
+    // A client's own token (client_credentials) lives as long as the client stays enabled.
+    Ok(super::clients::find_enabled(app, &claims.client_id).await?.is_some())
 }
 
 /// Revokes a token the client holds (RFC 7009 §2.1): a refresh token ends its family, an

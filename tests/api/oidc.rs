@@ -898,3 +898,36 @@ async fn rs256_and_eddsa_apps_get_tokens_that_verify_against_the_jwks() {
         assert_eq!(r.json::<Value>().await.expect("json")["active"], true, "{alg}");
     }
 }
+
+#[tokio::test]
+async fn a_disabled_clients_own_tokens_stop_introspecting_as_active() {
+    let s = setup(json!({"name": "Cron", "grant_types": ["client_credentials"], "scopes": ["jobs.run"]})).await;
+    let t = &s.api.t;
+    let r = reqwest::Client::new()
+        .post(t.url("/oauth2/token"))
+        .basic_auth(&s.client_id, s.secret.as_ref())
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("token");
+    let at = r.json::<Value>().await.expect("json")["access_token"].as_str().expect("at").to_string();
+    // Introspection by another client (the disabled one can no longer authenticate).
+    let other = s.api.create("/applications", json!({"name": "Gateway", "grant_types": ["client_credentials"]})).await;
+    let introspect = |tok: String| {
+        let other = other.clone();
+        async move {
+            let r = reqwest::Client::new()
+                .post(t.url("/oauth2/introspect"))
+                .basic_auth(other["client_id"].as_str().expect("id"), other["client_secret"].as_str())
+                .form(&[("token", tok.as_str())])
+                .send()
+                .await
+                .expect("introspect");
+            r.json::<Value>().await.expect("json")["active"].clone()
+        }
+    };
+    assert_eq!(introspect(at.clone()).await, true);
+    let (st, _) = s.api.patch(&format!("/applications/{}", s.app_id), json!({"enabled": false})).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(introspect(at).await, false, "the client is disabled");
+}
