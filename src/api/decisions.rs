@@ -239,33 +239,25 @@ pub async fn authorize(
     ApiJson(body): ApiJson<AuthorizeBody>,
 ) -> ApiResult<Json<DecisionView>> {
     let p = body.principal;
-    if p.signed_request.is_some() || p.presigned_url.is_some() {
-        let (user, account, role) = proved_principal(&app, &p, &caller).await?;
-        let q = decision::Question {
-            user,
-            account: &account,
-            role: &role,
-            action: body.action.trim(),
-            resource: &body.resource,
-            context: &body.context,
+    let (user, account, role) = if p.signed_request.is_some() || p.presigned_url.is_some() {
+        proved_principal(&app, &p, &caller).await?
+    } else {
+        let (account, role) = match (&p.role_arn, &p.account_id, &p.permission_set) {
+            (Some(arn), None, None) => parse_role_arn(arn)?,
+            (None, Some(a), Some(r)) => (AccountId::parse(a)?, r.trim().to_string()),
+            _ => {
+                return Err(Error::invalid("principal", "give role_arn, or account_id and permission_set").into());
+            }
         };
-        let d = decision::authorize(&app, &caller.ctx, &q).await?;
-        return Ok(Json(d.into()));
-    }
-    let (account, role) = match (&p.role_arn, &p.account_id, &p.permission_set) {
-        (Some(arn), None, None) => parse_role_arn(arn)?,
-        (None, Some(a), Some(r)) => (AccountId::parse(a)?, r.trim().to_string()),
-        _ => {
-            return Err(Error::invalid("principal", "give role_arn, or account_id and permission_set").into());
-        }
-    };
-    let user = match (p.user_id, &p.username) {
-        (Some(id), None) => id,
-        // An unknown username decides like an unassigned one: a deny.
-        (None, Some(name)) => {
-            crate::directory::service::find_user_by_username(&app, name).await?.map(|u| u.id).unwrap_or_default()
-        }
-        _ => return Err(Error::invalid("principal", "give user_id or username").into()),
+        let user = match (p.user_id, &p.username) {
+            (Some(id), None) => id,
+            // An unknown username decides like an unassigned one: a deny.
+            (None, Some(name)) => {
+                crate::directory::service::find_user_by_username(&app, name).await?.map(|u| u.id).unwrap_or_default()
+            }
+            _ => return Err(Error::invalid("principal", "give user_id or username").into()),
+        };
+        (user, account, role)
     };
     let q = decision::Question {
         user,
