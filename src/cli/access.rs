@@ -133,6 +133,17 @@ pub enum PermissionSetsCmd {
     Detach { permission_set: String, policy: String },
     /// Provision again in every account where it is assigned.
     Provision { permission_set: String },
+    /// Show the trust policy: who may become the role through STS (AssumeRole, web identity).
+    TrustPolicy { permission_set: String },
+    /// Set the trust policy from a JSON file (`-` for standard input), or remove it with --none.
+    SetTrustPolicy {
+        permission_set: String,
+        #[arg(long, required_unless_present = "none", conflicts_with = "none")]
+        file: Option<PathBuf>,
+        /// Remove it: nobody may assume the role through STS.
+        #[arg(long)]
+        none: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -542,8 +553,29 @@ pub async fn permission_sets(c: &Client, cmd: PermissionSetsCmd) -> CmdResult {
             let id = ps_id(c, &permission_set).await?;
             out(c, &c.call(Method::POST, &format!("/permission-sets/{id}/provision"), None).await?, &print_ps);
         }
+        PermissionSetsCmd::TrustPolicy { permission_set } => {
+            let id = ps_id(c, &permission_set).await?;
+            out(c, &c.get(&format!("/permission-sets/{id}/trust-policy")).await?, &print_trust);
+        }
+        PermissionSetsCmd::SetTrustPolicy { permission_set, file, none } => {
+            let id = ps_id(c, &permission_set).await?;
+            let doc = match (file, none) {
+                (Some(f), false) => Value::String(read_file(&f)?),
+                _ => Value::Null,
+            };
+            let body = serde_json::json!({"trust_policy": doc});
+            let v = c.call(Method::PUT, &format!("/permission-sets/{id}/trust-policy"), Some(body)).await?;
+            out(c, &v, &print_trust);
+        }
     }
     Ok(())
+}
+
+fn print_trust(v: &Value) {
+    match &v["trust_policy"] {
+        Value::Null => println!("no trust policy: nobody may assume this role through STS"),
+        doc => println!("{}", serde_json::to_string_pretty(doc).unwrap_or_default()),
+    }
 }
 
 async fn attach(c: &Client, permission_set: &str, policy: &str, attach: bool) -> CmdResult {

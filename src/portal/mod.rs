@@ -133,6 +133,7 @@ pub(crate) fn notice_text(code: &str) -> Option<&'static str> {
         "policy_updated" => "The policy was saved; permission sets using it were provisioned again.",
         "policy_deleted" => "The policy was deleted.",
         "permission_set_created" => "The permission set was created. Assign it from an account's page.",
+        "trust_policy_updated" => "The trust policy was saved.",
         "permission_set_updated" => "The permission set was saved and provisioned again where it is assigned.",
         "permission_set_deleted" => "The permission set was deleted.",
         "policy_attached" => "The policy was attached; the permission set was provisioned again.",

@@ -32,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/permission-sets/{id}/policies", post(attach_policy))
         .route("/admin/permission-sets/{id}/policies/{policy_id}/detach", post(detach_policy))
         .route("/admin/permission-sets/{id}/provision", post(provision))
+        .route("/admin/permission-sets/{id}/trust-policy", post(update_trust_policy))
         .route("/admin/simulator", get(show_simulator).post(run_simulator))
 }
 
@@ -262,6 +263,8 @@ struct PermissionSetPage {
     roles: Vec<RoleRow>,
     status: &'static str,
     assignments: Vec<Assignment>,
+    /// The trust policy (pretty JSON), as stored or as just typed.
+    trust_policy: String,
 }
 
 async fn permission_set_page(
@@ -270,6 +273,7 @@ async fn permission_set_page(
     id: Uuid,
     notice: Option<&str>,
     typed: Option<PermissionSetForm>,
+    typed_trust: Option<String>,
     error: Option<String>,
 ) -> PageResult {
     let ps = service::get_permission_set(app, id).await.map_err(|e| me.0.fail(e))?;
@@ -301,10 +305,49 @@ async fn permission_set_page(
         })
         .collect();
     let available = all.into_iter().filter(|p| !attached.iter().any(|a| a.id == p.id)).collect();
+    let trust_policy = match typed_trust {
+        Some(t) => t,
+        None => {
+            service::trust_policy(app, id).await.map_err(|e| me.0.fail(e))?.as_deref().map(pretty).unwrap_or_default()
+        }
+    };
     let layout = Layout::new(format!("Permission set {}", ps.name), Some(&me.0), &me.0.csrf)
         .with_notice(notice)
         .with_error(error);
-    Ok(render(&PermissionSetPage { layout, ps, form, attached, available, roles, status, assignments: list.items }))
+    Ok(render(&PermissionSetPage {
+        layout,
+        ps,
+        form,
+        attached,
+        available,
+        roles,
+        status,
+        assignments: list.items,
+        trust_policy,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TrustForm {
+    #[serde(default)]
+    trust_policy: String,
+}
+
+/// Sets (or, left empty, removes) the role's trust policy.
+async fn update_trust_policy(
+    State(app): State<AppState>,
+    me: AdminUser,
+    Path(id): Path<Uuid>,
+    PortalForm(form): PortalForm<TrustForm>,
+) -> PageResult {
+    let doc = Some(form.trust_policy.trim().to_string()).filter(|d| !d.is_empty());
+    match service::set_trust_policy(&app, &me.0.ctx(), id, doc).await {
+        Ok(()) => Ok(see_other(&format!("/admin/permission-sets/{id}?notice=trust_policy_updated"))),
+        Err(e) => Ok(with_status(
+            e.status(),
+            permission_set_page(&app, &me, id, None, None, Some(form.trust_policy), Some(error_text(&e))).await?,
+        )),
+    }
 }
 
 async fn show_permission_set(
@@ -313,7 +356,7 @@ async fn show_permission_set(
     Path(id): Path<Uuid>,
     Query(q): Query<NoticeQuery>,
 ) -> PageResult {
-    permission_set_page(&app, &me, id, q.notice.as_deref(), None, None).await
+    permission_set_page(&app, &me, id, q.notice.as_deref(), None, None, None).await
 }
 
 async fn update_permission_set(
@@ -326,7 +369,7 @@ async fn update_permission_set(
         Ok(_) => Ok(see_other(&format!("/admin/permission-sets/{id}?notice=permission_set_updated"))),
         Err(e) => Ok(with_status(
             e.status(),
-            permission_set_page(&app, &me, id, None, Some(form), Some(error_text(&e))).await?,
+            permission_set_page(&app, &me, id, None, Some(form), None, Some(error_text(&e))).await?,
         )),
     }
 }
@@ -334,9 +377,10 @@ async fn update_permission_set(
 async fn delete_permission_set(State(app): State<AppState>, me: AdminUser, Path(id): Path<Uuid>) -> PageResult {
     match service::delete_permission_set(&app, &me.0.ctx(), id).await {
         Ok(()) => Ok(see_other("/admin/permission-sets?notice=permission_set_deleted")),
-        Err(e) => {
-            Ok(with_status(e.status(), permission_set_page(&app, &me, id, None, None, Some(error_text(&e))).await?))
-        }
+        Err(e) => Ok(with_status(
+            e.status(),
+            permission_set_page(&app, &me, id, None, None, None, Some(error_text(&e))).await?,
+        )),
     }
 }
 
@@ -358,9 +402,10 @@ async fn attach_policy(
     };
     match result {
         Ok(()) => Ok(see_other(&format!("/admin/permission-sets/{id}?notice=policy_attached"))),
-        Err(e) => {
-            Ok(with_status(e.status(), permission_set_page(&app, &me, id, None, None, Some(error_text(&e))).await?))
-        }
+        Err(e) => Ok(with_status(
+            e.status(),
+            permission_set_page(&app, &me, id, None, None, None, Some(error_text(&e))).await?,
+        )),
     }
 }
 

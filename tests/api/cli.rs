@@ -201,6 +201,21 @@ async fn admin_cli_sets_up_multi_account_access_and_simulates() {
     assert!(shown.contains("provisioned") && shown.contains("ReadS3"), "{shown}");
     let missing = api(&["permission-sets", "get", "Nope"]);
     assert_eq!(missing.status.code(), Some(6), "{}", text(&missing));
+    // Trust policies: none by default, set from a file, refused when invalid, removed.
+    assert!(ok(api(&["permission-sets", "trust-policy", "ReadOnly"])).contains("no trust policy"));
+    let trust = t.dir.path().join("trust.json");
+    std::fs::write(
+        &trust,
+        format!(r#"{{"Statement": [{{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {{"AWS": "arn:lanyard:iam::{account}:role/Admin"}}}}]}}"#),
+    )
+    .expect("write");
+    let set = ok(api(&["permission-sets", "set-trust-policy", "ReadOnly", "--file", trust.to_str().expect("path")]));
+    assert!(set.contains("sts:AssumeRole"), "{set}");
+    std::fs::write(&trust, r#"{"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole"}]}"#).expect("write");
+    let bad_trust = api(&["permission-sets", "set-trust-policy", "ReadOnly", "--file", trust.to_str().expect("path")]);
+    assert_eq!(bad_trust.status.code(), Some(1), "{}", text(&bad_trust));
+    assert!(text(&bad_trust).contains("Principal"), "{}", text(&bad_trust));
+    assert!(ok(api(&["permission-sets", "set-trust-policy", "ReadOnly", "--none"])).contains("no trust policy"));
 
     let sim = lanyard(
         &config,

@@ -794,3 +794,47 @@ async fn admins_list_a_users_credentials_and_revoke_one_set() {
     let (st, _) = org.api.delete("/credentials/nonsense").await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn admins_edit_a_roles_trust_policy_in_the_portal() {
+    let org = Org::new().await;
+    let t = &org.api.t;
+    t.user("root", PASSWORD, true).await;
+    let admin = t.signed_in("root", PASSWORD).await;
+    let path = format!("/admin/permission-sets/{}", org.ps);
+    let page = admin.get(t.url(&path)).send().await.expect("page").text().await.expect("body");
+    assert!(page.contains("Trust policy"), "{page}");
+    let doc = format!(
+        r#"{{"Statement": [{{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {{"AWS": "arn:lanyard:iam::{}:role/Admin"}}}}]}}"#,
+        org.account
+    );
+    let r = admin
+        .post(t.url(&format!("{path}/trust-policy")))
+        .form(&[("csrf_token", csrf_in(&page).as_str()), ("trust_policy", doc.as_str())])
+        .send()
+        .await
+        .expect("save");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, got) = org.api.get(&format!("/permission-sets/{}/trust-policy", org.ps)).await;
+    assert_eq!(got["trust_policy"]["Statement"][0]["Action"], "sts:AssumeRole");
+    let bad = r#"{"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole"}]}"#;
+    let r = admin
+        .post(t.url(&format!("{path}/trust-policy")))
+        .form(&[("csrf_token", csrf_in(&page).as_str()), ("trust_policy", bad)])
+        .send()
+        .await
+        .expect("save");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = r.text().await.expect("page");
+    // The error names the missing Principal; the typed text (one line, unlike the stored pretty JSON) is kept.
+    assert!(body.contains("Principal") && body.contains("sts:AssumeRole") && body.contains("}]}"), "{body}");
+    let r = admin
+        .post(t.url(&format!("{path}/trust-policy")))
+        .form(&[("csrf_token", csrf_in(&page).as_str()), ("trust_policy", "")])
+        .send()
+        .await
+        .expect("clear");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, got) = org.api.get(&format!("/permission-sets/{}/trust-policy", org.ps)).await;
+    assert_eq!(got["trust_policy"], Value::Null);
+}
