@@ -286,6 +286,7 @@ async fn main() {
             action,
             resource,
             context: &context,
+            trusted: false,
         };
         let d = lanyard::access::decision::authorize(&app, &ctx, &q).await.expect("decide");
         lat.push(t.elapsed());

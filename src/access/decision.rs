@@ -185,18 +185,26 @@ pub struct Question<'a> {
     pub action: &'a str,
     pub resource: &'a str,
     pub context: &'a BTreeMap<String, Value>,
+    /// The user holds the role through STS credentials that a trust policy granted (a role
+    /// chain or a web identity), already checked by the caller: the role must exist in the
+    /// account and the user be active, but need not be assigned to them.
+    pub trusted: bool,
 }
 
 /// Answers a [`Question`]. An unassigned role, a suspended account or a disabled user is a deny
 /// that says so, never an error, so callers need only one code path. `caller` (the resource
 /// service) is recorded in the audit event.
 pub async fn authorize(app: &App, caller: &Ctx, q: &Question<'_>) -> Result<Authorized> {
-    let Question { user, account, role, action, resource, context } = *q;
+    let Question { user, account, role, action, resource, context, trusted } = *q;
     check_request(action, resource)?;
     let (_, role_key) = super::model::parse_iam_name("permission_set", role, 32)?;
     let mut ctx = context_from(context, false)?;
     let mut conn = app.db.conn().await?;
-    let found = store::usable_role(&mut conn, account.as_str(), &role_key, user).await?;
+    let found = if trusted {
+        store::provisioned_usable(&mut conn, account.as_str(), &role_key, user).await?
+    } else {
+        store::usable_role(&mut conn, account.as_str(), &role_key, user).await?
+    };
     // The snapshot, when the compiled role is not cached at this revision; a role removed in
     // between decides like an unassigned one.
     let found = match found {

@@ -59,12 +59,13 @@ pub struct SignedRequestBody {
     pub body: String,
 }
 
-/// Who proved themselves with a forwarded signature, as (user, account, role).
+/// Who proved themselves with a forwarded signature, as (user, account, role, whether a trust
+/// policy rather than an assignment gave them the role).
 async fn proved_principal(
     app: &AppState,
     p: &PrincipalBody,
     caller: &Decider,
-) -> Result<(Uuid, AccountId, String), Error> {
+) -> Result<(Uuid, AccountId, String, bool), Error> {
     use base64::Engine;
     let others = p.user_id.is_some()
         || p.username.is_some()
@@ -172,7 +173,7 @@ async fn proved_principal(
             }
             e => Error::Forbidden(format!("the forwarded signature was refused: {} ({e})", e.code())),
         })?;
-    Ok((who.user_id, AccountId::parse(&who.account_id)?, who.role_name))
+    Ok((who.user_id, AccountId::parse(&who.account_id)?, who.role_name, who.trusted))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -239,7 +240,7 @@ pub async fn authorize(
     ApiJson(body): ApiJson<AuthorizeBody>,
 ) -> ApiResult<Json<DecisionView>> {
     let p = body.principal;
-    let (user, account, role) = if p.signed_request.is_some() || p.presigned_url.is_some() {
+    let (user, account, role, trusted) = if p.signed_request.is_some() || p.presigned_url.is_some() {
         proved_principal(&app, &p, &caller).await?
     } else {
         let (account, role) = match (&p.role_arn, &p.account_id, &p.permission_set) {
@@ -257,7 +258,7 @@ pub async fn authorize(
             }
             _ => return Err(Error::invalid("principal", "give user_id or username").into()),
         };
-        (user, account, role)
+        (user, account, role, false)
     };
     let q = decision::Question {
         user,
@@ -266,6 +267,7 @@ pub async fn authorize(
         action: body.action.trim(),
         resource: &body.resource,
         context: &body.context,
+        trusted,
     };
     let d = decision::authorize(&app, &caller.ctx, &q).await?;
     Ok(Json(d.into()))

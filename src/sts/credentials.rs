@@ -198,6 +198,7 @@ pub async fn issue(app: &App, req: Issue<'_>, origin: &Origin) -> Result<Issued>
         expires_at,
         mfa_at: req.mfa_at,
         chained: req.parent.is_some(),
+        trusted: req.trusted,
     };
     audit(
         app,
@@ -337,6 +338,7 @@ async fn check(app: &App, req: &sigv4::Request<'_>, claim: &sigv4::Claim) -> Res
             expires_at: row.expires_at,
             mfa_at: row.mfa_at,
             chained: row.parent_key.is_some(),
+            trusted: matches!(row.source.as_str(), "assume_role" | "web_identity"),
         }),
         // The assignment, the role, the account or the user is gone: so are the credentials.
         Ok(None) => Err(SigError::InvalidToken),

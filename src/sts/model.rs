@@ -157,6 +157,9 @@ pub struct Caller {
     pub mfa_at: Option<i64>,
     /// Credentials from AssumeRole (chained roles last at most an hour).
     pub chained: bool,
+    /// Credentials a trust policy granted (AssumeRole, AssumeRoleWithWebIdentity), not an
+    /// assignment.
+    pub trusted: bool,
 }
 
 impl Caller {

@@ -215,6 +215,7 @@ async fn assume_role(
         action: "sts:AssumeRole",
         resource: &a.arn,
         context: &Default::default(),
+        trusted: caller.trusted,
     };
     let d =
         crate::access::decision::authorize(app, &ctx, &q).await.map_err(|e| AwsError::from_error(Protocol::Sts, e))?;

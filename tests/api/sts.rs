@@ -838,3 +838,76 @@ async fn admins_edit_a_roles_trust_policy_in_the_portal() {
     let (_, got) = org.api.get(&format!("/permission-sets/{}/trust-policy", org.ps)).await;
     assert_eq!(got["trust_policy"], Value::Null);
 }
+
+#[tokio::test]
+async fn a_chained_session_can_chain_again_and_be_decided_for() {
+    use base64::Engine;
+    let org = Org::new().await;
+    let t = &org.api.t;
+    let (staging, deployer) = staging(&org).await;
+    let auditor = org.api.create("/permission-sets", json!({"name": "Auditor"})).await;
+    let ci = org.api.get("/groups?limit=100").await.1["items"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .find(|g| g["name"] == "ci")
+        .expect("ci")
+        .clone();
+    org.api
+        .create("/assignments", json!({"account_id": staging, "permission_set_id": auditor["id"], "principal_type": "group", "principal_id": ci["id"]}))
+        .await;
+    let chain =
+        r#"{"Statement": [{"Effect": "Allow", "Action": ["sts:AssumeRole", "s3:GetObject"], "Resource": "*"}]}"#;
+    for ps in [org.ps.as_str(), deployer.as_str()] {
+        let (st, _) = org.api.patch(&format!("/permission-sets/{ps}"), json!({"inline_policy": chain})).await;
+        assert_eq!(st, StatusCode::OK);
+    }
+    let trust = |role: &str, account: &str| {
+        json!({"trust_policy": {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+        "Principal": {"AWS": format!("arn:lanyard:iam::{account}:role/{role}")}}]}})
+    };
+    let (st, _) =
+        org.api.put_json(&format!("/permission-sets/{deployer}/trust-policy"), trust("ReadOnly", &org.account)).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = org
+        .api
+        .put_json(&format!("/permission-sets/{}/trust-policy", s(&auditor, "id")), trust("Deployer", &staging))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let creds = role_credentials(&org).await;
+    let assume = |role: &str| {
+        format!(
+            "Action=AssumeRole&Version=2011-06-15&RoleArn={}&RoleSessionName=hop",
+            urlencode(&format!("arn:lanyard:iam::{staging}:role/{role}"))
+        )
+    };
+    let (st, xml) = sts_call(t, &creds, &assume("Deployer")).await;
+    assert_eq!(st, StatusCode::OK, "{xml}");
+    let first = credentials_from(&xml);
+    // The chained Deployer session (no assignment gives alice Deployer) chains on to Auditor…
+    let (st, xml) = sts_call(t, &first, &assume("Auditor")).await;
+    assert_eq!(st, StatusCode::OK, "{xml}");
+    let second = credentials_from(&xml);
+    assert_eq!(caller_identity(t, &second, now(t), |_, _| {}).await.0, StatusCode::OK);
+    // … and the decision API decides for it, by Deployer's policy.
+    let public_host = t.config.public_url().as_str().trim_start_matches("http://").trim_end_matches('/').to_string();
+    let (h, body) = signed_for(&public_host, &first, now(t), "Action=GetCallerIdentity&Version=2011-06-15");
+    let headers: serde_json::Map<String, Value> =
+        h.iter().map(|(k, v)| (k.to_string(), json!(v.to_str().expect("ascii")))).collect();
+    let (st, d) = org
+        .api
+        .post(
+            "/authorize",
+            json!({"principal": {"signed_request": {"url": t.url("/aws"), "headers": headers,
+                       "body": base64::engine::general_purpose::STANDARD.encode(&body)}},
+                   "action": "s3:GetObject", "resource": "*"}),
+        )
+        .await;
+    assert_eq!((st, d["decision"].clone()), (StatusCode::OK, json!("allow")), "{d}");
+    assert_eq!(d["principal_arn"], format!("arn:lanyard:iam::{staging}:role/Deployer"));
+    // The whole chain ends with alice's assignment.
+    let (st, _) = org.api.delete(&format!("/assignments/{}", org.assignment)).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (_, who) = caller_identity(t, &second, now(t), |_, _| {}).await;
+    assert_eq!(error_code(&who), "InvalidClientTokenId");
+}
