@@ -241,6 +241,13 @@ async fn assume_role(
     tctx.set("lanyard:username", vec![caller.username.clone()]);
     tctx.set("lanyard:MultiFactorAuthPresent", vec![caller.mfa_at.is_some().to_string()]);
     tctx.set("sts:RoleSessionName", vec![a.session.clone()]);
+    // For trust conditions such as {"StringEquals": {"sts:ExternalId": "…"}} (AWS: 2–1224 chars).
+    if let Some(ext) = p.get("ExternalId") {
+        if !(2..=1224).contains(&ext.len()) {
+            return Err(validation("ExternalId must be 2–1224 characters"));
+        }
+        tctx.set("sts:ExternalId", vec![ext.clone()]);
+    }
     let who = crate::access::policy::trust::Principal::Role { arn: &caller_role_arn, account: &caller.account_id };
     if !trust.allows(&who, "sts:AssumeRole", &tctx) {
         return Err(denied());

@@ -640,6 +640,21 @@ async fn assume_role_chains_into_a_role_that_trusts_the_caller_for_at_most_an_ho
         "session policies are refused: {xml}"
     );
 
+    // A trust condition on the external id: refused without it, accepted with it.
+    let guarded = json!({"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+        "Principal": {"AWS": format!("arn:lanyard:iam::{}:role/ReadOnly", org.account)},
+        "Condition": {"StringEquals": {"sts:ExternalId": "ticket-42"}}}]});
+    let (st, _) =
+        org.api.put_json(&format!("/permission-sets/{deployer}/trust-policy"), json!({"trust_policy": guarded})).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, xml) = sts_call(t, &creds, &call).await;
+    assert_eq!((st, error_code(&xml)), (StatusCode::FORBIDDEN, "AccessDenied"), "no external id: {xml}");
+    let (st, xml) = sts_call(t, &creds, &format!("{call}&ExternalId=ticket-42")).await;
+    assert_eq!(st, StatusCode::OK, "{xml}");
+
+    let (st, _) =
+        org.api.put_json(&format!("/permission-sets/{deployer}/trust-policy"), json!({"trust_policy": trust})).await;
+    assert_eq!(st, StatusCode::OK);
     let (st, xml) = sts_call(t, &creds, &call).await;
     assert_eq!(st, StatusCode::OK, "{xml}");
     assert_eq!(xml_field(&xml, "Expiration"), lanyard::clock::format_unix(now(t) + 3600));
