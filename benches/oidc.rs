@@ -6,23 +6,15 @@
 //! `OIDC_BENCH_CLIENT_SECRET` it drives another provider's token endpoint the same way
 //! (benches/oidc-provider/ runs Node's oidc-provider for the side-by-side in the README).
 
-use lanyard::app::App;
-use lanyard::clock::SystemClock;
-use lanyard::config::{Config, DatabaseUrl, Secret};
-use lanyard::crypto::MasterKey;
+mod common;
+
+use common::percentile;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 const CONNECTIONS: usize = 32;
 const SECONDS: u64 = 10;
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
 
 struct Target {
     token_url: String,
@@ -129,20 +121,13 @@ async fn main() {
         report(&label, Arc::new(t)).await;
         return;
     }
-    let dir = tempfile::tempdir().expect("tmp");
-    let mut config = Config { data_dir: dir.path().to_path_buf(), ..Default::default() };
-    let url = lanyard::db::testing::fresh_database_url(dir.path()).await.expect("db");
-    let backend = if url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" };
-    config.database.url = Some(DatabaseUrl::new(url));
-    config.master_key = Some(Secret::new(MasterKey::generate().expect("key").to_base64()));
-    config.oidc.rate_per_ip = 0;
-    config.oidc.rate_per_client = 0;
-    config.signin.rate_per_ip = 0;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    config.listen = addr;
-    let app = Arc::new(App::open(config, Arc::new(SystemClock), true).await.expect("app"));
-    lanyard::server::launch(app.clone(), listener, std::future::pending()).await.expect("launch");
+    let server = common::start(|config| {
+        config.oidc.rate_per_ip = 0;
+        config.oidc.rate_per_client = 0;
+        config.signin.rate_per_ip = 0;
+    })
+    .await;
+    let (app, addr, backend) = (server.app.clone(), server.addr, server.backend);
     let ctx = lanyard::directory::Ctx { actor: lanyard::audit::Actor::cli("bench"), origin: Default::default() };
     let (client, secret) = lanyard::oidc::clients::create(
         &app,

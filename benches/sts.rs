@@ -6,10 +6,9 @@
 //! `cargo bench --bench sts` runs Lanyard in-process on SQLite; on PostgreSQL with
 //! LANYARD_TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres).
 
-use lanyard::app::App;
-use lanyard::clock::SystemClock;
-use lanyard::config::{Config, DatabaseUrl, Secret};
-use lanyard::crypto::MasterKey;
+mod common;
+
+use common::percentile;
 use lanyard::sts::sigv4;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
@@ -19,13 +18,6 @@ use std::time::{Duration, Instant};
 
 const CONNECTIONS: usize = 32;
 const SECONDS: u64 = 10;
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
 
 /// The request botocore sends for GetCallerIdentity, signed with `creds` at `amz_date`.
 fn signed_headers(host: &str, key: &str, secret: &str, token: &str, amz_date: &str, body: &[u8]) -> HeaderMap {
@@ -147,20 +139,13 @@ async fn report(label: &str, call: Call) {
 async fn main() {
     sigv4_in_process();
 
-    let dir = tempfile::tempdir().expect("tmp");
-    let mut config = Config { data_dir: dir.path().to_path_buf(), ..Default::default() };
-    let url = lanyard::db::testing::fresh_database_url(dir.path()).await.expect("db");
-    let backend = if url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" };
-    config.database.url = Some(DatabaseUrl::new(url));
-    config.master_key = Some(Secret::new(MasterKey::generate().expect("key").to_base64()));
-    config.oidc.rate_per_ip = 0;
-    config.oidc.rate_per_client = 0;
-    config.signin.rate_per_ip = 0;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    config.listen = addr;
-    let app = Arc::new(App::open(config, Arc::new(SystemClock), true).await.expect("app"));
-    lanyard::server::launch(app.clone(), listener, std::future::pending()).await.expect("launch");
+    let server = common::start(|config| {
+        config.oidc.rate_per_ip = 0;
+        config.oidc.rate_per_client = 0;
+        config.signin.rate_per_ip = 0;
+    })
+    .await;
+    let (app, addr, backend) = (server.app.clone(), server.addr, server.backend);
     println!("backend: {backend}");
 
     // A user assigned one role in one account, signed in through the built-in AWS app.

@@ -55,11 +55,7 @@ async fn start(
     body: &[u8],
     origin: &Origin,
 ) -> Result<serde_json::Value, OAuthError> {
-    super::token::limit_ip(app, origin)?;
-    super::token::require_form(headers)?;
-    let form = super::token::parse_form(body)?;
-    let audience = super::token::endpoint_url(app, "/oauth2/device_authorization");
-    let client = super::clients::authenticate(app, headers, &form, &audience).await?;
+    let (form, client) = super::token::back_channel(app, headers, body, origin, "/oauth2/device_authorization").await?;
     app.oidc_client_rate.check(&client.client_id, app.now()).map_err(OAuthError::slow_down)?;
     if !client.has_grant(model::GRANT_DEVICE) {
         return Err(OAuthError::unauthorized_client("this client may not use the device authorization grant"));

@@ -3,7 +3,7 @@
 //! (OpenID Connect RP-Initiated Logout 1.0).
 
 use super::error::OAuthError;
-use super::token::{endpoint_url, limit_ip, parse_form, require_form};
+use super::token::{back_channel, limit_ip, parse_form};
 use super::{grants, model, store, tokens};
 use crate::app::AppState;
 use crate::authn::sessions::{AUTH_KEY, AuthState};
@@ -123,11 +123,7 @@ pub async fn introspect(
     body: Bytes,
 ) -> Response {
     let run = async {
-        limit_ip(&app, &origin)?;
-        require_form(&headers)?;
-        let form = parse_form(&body)?;
-        let caller =
-            super::clients::authenticate(&app, &headers, &form, &endpoint_url(&app, "/oauth2/introspect")).await?;
+        let (form, caller) = back_channel(&app, &headers, &body, &origin, "/oauth2/introspect").await?;
         if caller.is_public() {
             return Err(OAuthError::unauthorized_client("public clients may not introspect tokens"));
         }
@@ -173,10 +169,7 @@ pub async fn revoke(
     body: Bytes,
 ) -> Response {
     let run = async {
-        limit_ip(&app, &origin)?;
-        require_form(&headers)?;
-        let form = parse_form(&body)?;
-        let client = super::clients::authenticate(&app, &headers, &form, &endpoint_url(&app, "/oauth2/revoke")).await?;
+        let (form, client) = back_channel(&app, &headers, &body, &origin, "/oauth2/revoke").await?;
         let token = form.get("token").ok_or_else(|| OAuthError::invalid_request("token is required"))?;
         grants::revoke_token(&app, &client, token, form.get("token_type_hint").map(String::as_str), &origin).await
     };

@@ -49,6 +49,34 @@ pub fn endpoint_url(app: &AppState, path: &str) -> String {
     format!("{}{path}", super::tokens::issuer(app))
 }
 
+/// The first steps every back-channel request takes: the per-IP limit, then a form body
+/// without repeated parameters.
+pub fn back_channel_form(
+    app: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    origin: &Origin,
+) -> Result<HashMap<String, String>, OAuthError> {
+    limit_ip(app, origin)?;
+    require_form(headers)?;
+    parse_form(body)
+}
+
+/// The form and the authenticated client of a back-channel request to `path` (device
+/// authorization, introspection, revocation; the token endpoint checks `grant_type` between the
+/// two steps).
+pub async fn back_channel(
+    app: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    origin: &Origin,
+    path: &str,
+) -> Result<(HashMap<String, String>, model::Client), OAuthError> {
+    let form = back_channel_form(app, headers, body, origin)?;
+    let client = super::clients::authenticate(app, headers, &form, &endpoint_url(app, path)).await?;
+    Ok((form, client))
+}
+
 pub async fn post_token(
     State(app): State<AppState>,
     crate::server::RequestOrigin(origin): crate::server::RequestOrigin,
@@ -67,9 +95,7 @@ async fn token(
     body: &[u8],
     origin: &Origin,
 ) -> Result<serde_json::Value, OAuthError> {
-    limit_ip(app, origin)?;
-    require_form(headers)?;
-    let form = parse_form(body)?;
+    let form = back_channel_form(app, headers, body, origin)?;
     let grant_type = form.get("grant_type").map(String::as_str).unwrap_or("");
     if grant_type.is_empty() {
         return Err(OAuthError::invalid_request("grant_type is required"));
