@@ -280,7 +280,7 @@ async fn main() {
         let account = AccountId::parse(account).expect("id");
         let t = Instant::now();
         let q = lanyard::access::decision::Question {
-            user: user.id,
+            user: Some(user.id),
             account: &account,
             role,
             action,

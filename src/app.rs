@@ -38,6 +38,8 @@ pub struct App {
     pub oidc_keys: crate::oidc::keys::KeyCache,
     /// OAuth clients and secret digests for client authentication (see `oidc::clients`).
     pub oidc_clients: crate::oidc::clients::ClientCache,
+    /// External web identity issuers' signing keys (see `sts::web_identity`).
+    pub web_identity_keys: crate::sts::web_identity::KeyCache,
 }
 
 impl App {
@@ -87,6 +89,7 @@ impl App {
             oidc_client_rate,
             oidc_keys: Default::default(),
             oidc_clients: Default::default(),
+            web_identity_keys: Default::default(),
         })
     }
 

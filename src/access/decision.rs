@@ -179,7 +179,9 @@ pub struct Authorized {
 /// `account`, do `action` on `resource`?
 #[derive(Debug, Clone, Copy)]
 pub struct Question<'a> {
-    pub user: Uuid,
+    /// None: a workload (no Lanyard user) holding the role through a web identity; it must be
+    /// `trusted`.
+    pub user: Option<Uuid>,
     pub account: &'a AccountId,
     pub role: &'a str,
     pub action: &'a str,
@@ -200,10 +202,11 @@ pub async fn authorize(app: &App, caller: &Ctx, q: &Question<'_>) -> Result<Auth
     let (_, role_key) = super::model::parse_iam_name("permission_set", role, 32)?;
     let mut ctx = context_from(context, false)?;
     let mut conn = app.db.conn().await?;
-    let found = if trusted {
-        store::provisioned_usable(&mut conn, account.as_str(), &role_key, user).await?
-    } else {
-        store::usable_role(&mut conn, account.as_str(), &role_key, user).await?
+    let found = match (user, trusted) {
+        (Some(user), true) => store::provisioned_usable(&mut conn, account.as_str(), &role_key, user).await?,
+        (Some(user), false) => store::usable_role(&mut conn, account.as_str(), &role_key, user).await?,
+        (None, true) => store::provisioned_for_workload(&mut conn, account.as_str(), &role_key).await?,
+        (None, false) => None,
     };
     // The snapshot, when the compiled role is not cached at this revision; a role removed in
     // between decides like an unassigned one.
@@ -244,7 +247,8 @@ pub async fn authorize(app: &App, caller: &Ctx, q: &Question<'_>) -> Result<Auth
     // The ARN and the principal keys use the role's own name, never the caller's spelling of
     // it: `aws:PrincipalArn` comparisons are case-sensitive.
     let principal_arn = super::model::role_arn(account.as_str(), &found.role_name);
-    set_principal(&mut ctx, app, Some((user, &found.username)), Some(account.as_str()), Some(&found.role_name));
+    let person = user.map(|u| (u, found.username.as_str()));
+    set_principal(&mut ctx, app, person, Some(account.as_str()), Some(&found.role_name));
     let outcome = policy::evaluate(
         &compiled.identity,
         compiled.boundary.as_deref(),
@@ -258,7 +262,7 @@ pub async fn authorize(app: &App, caller: &Ctx, q: &Question<'_>) -> Result<Auth
 }
 
 /// Queues the decision for the audit log (as `audit.decisions` says), without waiting for it.
-async fn audit_decision(app: &App, caller: &Ctx, user: Uuid, action: &str, resource: &str, d: &Authorized) {
+async fn audit_decision(app: &App, caller: &Ctx, user: Option<Uuid>, action: &str, resource: &str, d: &Authorized) {
     let allowed = d.outcome.decision == Decision::Allow;
     let wanted = match app.config.audit.decisions.as_str() {
         "none" => false,

@@ -635,6 +635,22 @@ pub async fn provisioned_role(
 
 /// Like [`usable_role`] without the assignment: the role provisioned in an active account, for
 /// an active user who holds it through a trust policy (checked by STS).
+/// A role as provisioned in an active account, for a workload (no user) that holds it through
+/// a trust policy; `username` is empty.
+pub async fn provisioned_for_workload(
+    tx: &mut Tx,
+    account: &str,
+    ps_key: &str,
+) -> Result<Option<UsableRole>, sqlx::Error> {
+    db_run!(tx, c => sqlx::query_as(
+        "SELECT r.permission_set_id, r.revision, ps.name AS role_name, CAST('' AS TEXT) AS username, ps.session_duration \
+         FROM account_roles r \
+         JOIN permission_sets ps ON ps.id = r.permission_set_id \
+         JOIN accounts acc ON acc.id = r.account_id \
+         WHERE r.account_id = $1 AND ps.name_key = $2 AND acc.status = 'active'")
+        .bind(account).bind(ps_key).fetch_optional(c).await)
+}
+
 pub async fn provisioned_usable(
     tx: &mut Tx,
     account: &str,

@@ -59,13 +59,13 @@ pub struct SignedRequestBody {
     pub body: String,
 }
 
-/// Who proved themselves with a forwarded signature, as (user, account, role, whether a trust
-/// policy rather than an assignment gave them the role).
+/// Who proved themselves with a forwarded signature, as (user, or None for a workload, account,
+/// role, whether a trust policy rather than an assignment gave them the role).
 async fn proved_principal(
     app: &AppState,
     p: &PrincipalBody,
     caller: &Decider,
-) -> Result<(Uuid, AccountId, String, bool), Error> {
+) -> Result<(Option<Uuid>, AccountId, String, bool), Error> {
     use base64::Engine;
     let others = p.user_id.is_some()
         || p.username.is_some()
@@ -173,7 +173,7 @@ async fn proved_principal(
             }
             e => Error::Forbidden(format!("the forwarded signature was refused: {} ({e})", e.code())),
         })?;
-    Ok((who.user_id, AccountId::parse(&who.account_id)?, who.role_name, who.trusted))
+    Ok((who.user_id(), AccountId::parse(&who.account_id)?, who.role_name, who.trusted))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -258,7 +258,7 @@ pub async fn authorize(
             }
             _ => return Err(Error::invalid("principal", "give user_id or username").into()),
         };
-        (user, account, role, false)
+        (Some(user), account, role, false)
     };
     let q = decision::Question {
         user,

@@ -17,6 +17,7 @@ pub mod permission_sets;
 pub mod tokens;
 pub mod users;
 pub mod views;
+pub mod web_identity_providers;
 
 use crate::app::AppState;
 use axum::Router;
@@ -34,6 +35,16 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{id}/sessions/{session_id}", delete(users::revoke_user_session))
         .route("/users/{id}/credentials", get(credentials::list_user_credentials))
         .route("/credentials/{access_key_id}", delete(credentials::revoke_credentials))
+        .route(
+            "/web-identity-providers",
+            get(web_identity_providers::list_providers).post(web_identity_providers::create_provider),
+        )
+        .route(
+            "/web-identity-providers/{id}",
+            get(web_identity_providers::get_provider)
+                .patch(web_identity_providers::update_provider)
+                .delete(web_identity_providers::delete_provider),
+        )
         .route("/groups", get(groups::list_groups).post(groups::create_group))
         .route("/groups/{id}", get(groups::get_group).patch(groups::update_group).delete(groups::delete_group))
         .route("/groups/{id}/members", get(groups::list_members))

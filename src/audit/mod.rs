@@ -17,7 +17,7 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 /// Who did something.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Actor {
-    /// `user`, `token`, `client`, `cli` or `anonymous`.
+    /// `user`, `token`, `client`, `cli`, `workload` or `anonymous`.
     pub kind: &'static str,
     pub id: String,
     pub name: String,
@@ -36,6 +36,11 @@ impl Actor {
     }
     pub fn cli(what: &str) -> Self {
         Self { kind: "cli", id: String::new(), name: what.to_string() }
+    }
+    /// A workload holding role credentials from a web identity provider (`id`), known by its
+    /// token's `sub`.
+    pub fn workload(provider: uuid::Uuid, subject: &str) -> Self {
+        Self { kind: "workload", id: provider.to_string(), name: subject.chars().take(256).collect() }
     }
     /// Someone not (yet) signed in, named by what they typed.
     pub fn anonymous(claimed: &str) -> Self {

@@ -69,6 +69,14 @@ pub enum AdminCmd {
         #[command(subcommand)]
         cmd: super::apps::AppsCmd,
     },
+    /// Web identity providers: external OIDC issuers whose tokens STS AssumeRoleWithWebIdentity
+    /// accepts (through the admin API).
+    WebIdentityProviders {
+        #[command(flatten)]
+        conn: Conn,
+        #[command(subcommand)]
+        cmd: WebIdentityCmd,
+    },
     /// The MFA policy (through the admin API).
     MfaPolicy {
         #[command(flatten)]
@@ -201,6 +209,28 @@ pub enum UsersCmd {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum WebIdentityCmd {
+    /// List the trusted issuers.
+    List,
+    /// Trust an issuer's tokens (a role's trust policy must still name it as `Federated`).
+    Add {
+        /// The tokens' `iss`, e.g. https://token.actions.githubusercontent.com.
+        issuer: String,
+        /// An accepted `aud` (repeat for several).
+        #[arg(long = "audience", required = true)]
+        audiences: Vec<String>,
+    },
+    /// Replace an issuer's accepted audiences (by id or issuer URL).
+    SetAudiences {
+        provider: String,
+        #[arg(long = "audience", required = true)]
+        audiences: Vec<String>,
+    },
+    /// Stop trusting an issuer (by id or issuer URL); its workloads' credentials end at once.
+    Remove { provider: String },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum GroupsCmd {
     /// List groups.
     List {
@@ -258,6 +288,7 @@ pub async fn run(config_path: &Option<PathBuf>, cmd: AdminCmd) -> CmdResult {
             let client = Client::new(config_path, conn)?;
             groups(&client, cmd).await
         }
+        AdminCmd::WebIdentityProviders { conn, cmd } => web_identity(&Client::new(config_path, conn)?, cmd).await,
         AdminCmd::MfaPolicy { conn, cmd } => {
             let client = Client::new(config_path, conn)?;
             mfa_policy(&client, cmd).await
@@ -676,6 +707,62 @@ async fn mfa_policy(c: &Client, cmd: MfaPolicyCmd) -> CmdResult {
             }
             let body = json!({"mode": mode, "groups": ids, "step_up_minutes": step_up_minutes});
             print(&c.call(reqwest::Method::PUT, "/mfa-policy", Some(body)).await?);
+        }
+    }
+    Ok(())
+}
+
+async fn web_identity(c: &Client, cmd: WebIdentityCmd) -> CmdResult {
+    use reqwest::Method;
+    let out = |v: &Value, f: &dyn Fn(&Value)| {
+        if c.json { println!("{}", serde_json::to_string_pretty(v).unwrap_or_default()) } else { f(v) }
+    };
+    let print_list = |v: &Value| {
+        table(
+            &["ID", "ISSUER", "AUDIENCES", "CONDITION PREFIX"],
+            items(v)
+                .iter()
+                .map(|p| {
+                    let auds = p["audiences"]
+                        .as_array()
+                        .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","));
+                    vec![s(p, "id"), s(p, "issuer"), auds.unwrap_or_default(), s(p, "condition_prefix")]
+                })
+                .collect(),
+        )
+    };
+    // A provider by id, or by its issuer URL.
+    let resolve = |name: String| async move {
+        if uuid::Uuid::parse_str(&name).is_ok() {
+            return Ok::<String, Failure>(name);
+        }
+        let list = c.get("/web-identity-providers").await?;
+        items(&list)
+            .iter()
+            .find(|p| s(p, "issuer").trim_end_matches('/') == name.trim_end_matches('/'))
+            .map(|p| s(p, "id"))
+            .ok_or_else(|| {
+                Failure::new(
+                    6,
+                    format!("no web identity provider {name}: see `lanyard admin web-identity-providers list`"),
+                )
+            })
+    };
+    match cmd {
+        WebIdentityCmd::List => out(&c.get("/web-identity-providers").await?, &print_list),
+        WebIdentityCmd::Add { issuer, audiences } => {
+            let body = json!({"issuer": issuer, "audiences": audiences});
+            out(&c.call(Method::POST, "/web-identity-providers", Some(body)).await?, &print_one);
+        }
+        WebIdentityCmd::SetAudiences { provider, audiences } => {
+            let id = resolve(provider).await?;
+            let body = json!({"audiences": audiences});
+            out(&c.call(Method::PATCH, &format!("/web-identity-providers/{id}"), Some(body)).await?, &print_one);
+        }
+        WebIdentityCmd::Remove { provider } => {
+            let id = resolve(provider.clone()).await?;
+            let v = c.call(Method::DELETE, &format!("/web-identity-providers/{id}"), None).await?;
+            out(&v, &|v| println!("removed {provider}; {} live credentials ended", s(v, "credentials_ended")));
         }
     }
     Ok(())

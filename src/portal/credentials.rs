@@ -45,7 +45,7 @@ async fn post_credentials(
     let issued = credentials::issue(
         &app,
         Issue {
-            user: me.user.id,
+            holder: crate::sts::model::Holder::User(me.user.id),
             account: &account,
             role: &role,
             source: Source::Portal,

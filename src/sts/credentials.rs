@@ -5,7 +5,7 @@
 //! (credentials from a trust policy need the role and the user; a trust policy is checked when
 //! they are issued, so removing one stops new credentials, not those already out).
 
-use super::model::{self, Caller, Credentials, Source, Stored};
+use super::model::{self, Caller, Credentials, Holder, Source, Stored};
 use super::sigv4::{self, SigError};
 use super::store;
 use crate::access::model::AccountId;
@@ -21,7 +21,7 @@ use uuid::Uuid;
 /// What to issue credentials for.
 #[derive(Debug, Clone)]
 pub struct Issue<'a> {
-    pub user: Uuid,
+    pub holder: Holder,
     pub account: &'a str,
     /// The permission set (role) name, in any case.
     pub role: &'a str,
@@ -39,7 +39,8 @@ pub struct Issue<'a> {
     /// The OIDC grant (SSO sign-in) behind the request.
     pub grant: Option<Uuid>,
     /// The caller checked the role's trust policy (AssumeRole, AssumeRoleWithWebIdentity): the
-    /// role must exist in the account, but need not be assigned to the user.
+    /// role must exist in the account, but need not be assigned to the user. A workload holds
+    /// roles only this way.
     pub trusted: bool,
 }
 
@@ -59,7 +60,26 @@ async fn active_username(app: &App, user: Uuid) -> Result<Option<String>> {
     }
 }
 
-async fn target(app: &App, account: &AccountId, role: &str, user: Uuid, trusted: bool) -> Result<Option<Target>> {
+async fn target(app: &App, account: &AccountId, role: &str, holder: &Holder, trusted: bool) -> Result<Option<Target>> {
+    let user = match holder {
+        Holder::User(u) => *u,
+        // A workload: the role must stand; the provider does too while the row exists (its
+        // removal deletes the credentials).
+        Holder::Workload { subject, .. } => {
+            if !trusted {
+                return Ok(None);
+            }
+            let Some(r) = crate::access::permission_sets::provisioned_role(app, account, role).await? else {
+                return Ok(None);
+            };
+            return Ok(Some(Target {
+                permission_set_id: r.permission_set_id,
+                role_name: r.role_name,
+                session_duration: r.session_duration,
+                username: subject.clone(),
+            }));
+        }
+    };
     if !trusted {
         return Ok(crate::access::assignments::usable_role(app, account, role, user).await?.map(|r| Target {
             permission_set_id: r.permission_set_id,
@@ -112,14 +132,16 @@ pub async fn check_mfa(app: &App, user: Uuid, mfa_at: Option<i64>) -> Result<()>
 /// Issues credentials for a role the user may use now.
 pub async fn issue(app: &App, req: Issue<'_>, origin: &Origin) -> Result<Issued> {
     let account = AccountId::parse(req.account)?;
-    let Some(role) = target(app, &account, req.role, req.user, req.trusted).await? else {
+    let Some(role) = target(app, &account, req.role, &req.holder, req.trusted).await? else {
         return Err(Error::Forbidden(if req.trusted {
             format!("there is no role {} in account {}", req.role.trim(), account.as_str())
         } else {
             format!("no assignment gives you the role {} in account {}", req.role.trim(), account.as_str())
         }));
     };
-    check_mfa(app, req.user, req.mfa_at).await?;
+    if let Holder::User(user) = req.holder {
+        check_mfa(app, user, req.mfa_at).await?;
+    }
     let now = app.now();
     let mut max = role.session_duration.clamp(model::MIN_DURATION, model::MAX_DURATION);
     if req.parent.is_some() {
@@ -155,7 +177,15 @@ pub async fn issue(app: &App, req: Issue<'_>, origin: &Origin) -> Result<Issued>
             access_key_id: access_key_id.clone(),
             secret_sealed: app.sealer.seal(secret.as_bytes(), access_key_id.as_bytes())?,
             session_token_hash: token.hash(),
-            user_id: req.user,
+            user_id: req.holder.user(),
+            provider_id: match &req.holder {
+                Holder::Workload { provider, .. } => Some(*provider),
+                Holder::User(_) => None,
+            },
+            subject: match &req.holder {
+                Holder::Workload { subject, .. } => Some(subject.clone()),
+                Holder::User(_) => None,
+            },
             account_id: account.as_str().to_string(),
             permission_set_id: role.permission_set_id,
             role_name: role.role_name.clone(),
@@ -178,7 +208,7 @@ pub async fn issue(app: &App, req: Issue<'_>, origin: &Origin) -> Result<Issued>
                 access_key_id = model::new_access_key_id()?;
             }
             Err(e) if crate::db::is_foreign_key_violation(&e) => {
-                return Err(Error::Forbidden("the role or user was removed a moment ago".into()));
+                return Err(Error::Forbidden("the role, user or identity provider was removed a moment ago".into()));
             }
             r => {
                 r?;
@@ -189,7 +219,7 @@ pub async fn issue(app: &App, req: Issue<'_>, origin: &Origin) -> Result<Issued>
     }
     let caller = Caller {
         access_key_id: access_key_id.clone(),
-        user_id: req.user,
+        holder: req.holder.clone(),
         username: role.username.clone(),
         account_id: account.as_str().to_string(),
         permission_set_id: role.permission_set_id,
@@ -202,7 +232,7 @@ pub async fn issue(app: &App, req: Issue<'_>, origin: &Origin) -> Result<Issued>
     };
     audit(
         app,
-        Actor::user(req.user, &role.username),
+        caller.actor(),
         "sts.credentials.issue",
         &caller.arn(),
         origin,
@@ -266,7 +296,7 @@ pub async fn authenticate(
         Ok(c) => {
             audit(
                 app,
-                Actor::user(c.user_id, &c.username),
+                c.actor(),
                 "sts.credentials.use",
                 &c.arn(),
                 origin,
@@ -326,10 +356,11 @@ async fn check(app: &App, req: &sigv4::Request<'_>, claim: &sigv4::Claim) -> Res
     if row.expires_at <= now {
         return Err(SigError::Expired);
     }
+    let Some(holder) = Holder::of(&row) else { return Err(SigError::InvalidToken) };
     match still_valid(app, &row, 0).await {
         Ok(Some(username)) => Ok(Caller {
             access_key_id: row.access_key_id,
-            user_id: row.user_id,
+            holder,
             username,
             account_id: row.account_id,
             permission_set_id: row.permission_set_id,
@@ -358,7 +389,8 @@ async fn still_valid(app: &App, row: &Stored, depth: usize) -> Result<Option<Str
     }
     let account = AccountId::parse(&row.account_id)?;
     let trusted = matches!(row.source.as_str(), "assume_role" | "web_identity");
-    let Some(t) = target(app, &account, &row.role_name, row.user_id, trusted).await? else { return Ok(None) };
+    let Some(holder) = Holder::of(row) else { return Ok(None) };
+    let Some(t) = target(app, &account, &row.role_name, &holder, trusted).await? else { return Ok(None) };
     if t.permission_set_id != row.permission_set_id {
         return Ok(None);
     }
@@ -384,7 +416,7 @@ pub async fn revoke_user_in(tx: &mut Tx, user: Uuid, now: i64) -> Result<u64, sq
 pub async fn revoke(app: &App, actor: &Actor, origin: &Origin, access_key_id: &str, user: Option<Uuid>) -> Result<()> {
     let now = app.now();
     let mut tx = app.db.begin().await?;
-    let row = store::find(&mut tx, access_key_id).await?.filter(|r| user.is_none_or(|u| u == r.user_id));
+    let row = store::find(&mut tx, access_key_id).await?.filter(|r| user.is_none_or(|u| Some(u) == r.user_id));
     let Some(row) = row else { return Err(Error::NotFound("credentials")) };
     let n = store::revoke(&mut tx, access_key_id, now).await?;
     crate::audit::record(
@@ -397,7 +429,8 @@ pub async fn revoke(app: &App, actor: &Actor, origin: &Origin, access_key_id: &s
             "role",
             model::assumed_role_arn(&row.account_id, &row.role_name, &row.session_name),
         )
-        .details(json!({"access_key_id": access_key_id, "revoked": n, "user_id": row.user_id})),
+        .details(json!({"access_key_id": access_key_id, "revoked": n, "user_id": row.user_id,
+                        "provider_id": row.provider_id, "subject": row.subject})),
     )
     .await?;
     tx.commit().await?;

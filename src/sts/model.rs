@@ -126,7 +126,10 @@ pub struct Stored {
     pub access_key_id: String,
     pub secret_sealed: Vec<u8>,
     pub session_token_hash: String,
-    pub user_id: Uuid,
+    /// The user, or None for a workload's credentials (then `provider_id` and `subject`).
+    pub user_id: Option<Uuid>,
+    pub provider_id: Option<Uuid>,
+    pub subject: Option<String>,
     pub account_id: String,
     pub permission_set_id: Uuid,
     pub role_name: String,
@@ -142,11 +145,45 @@ pub struct Stored {
     pub user_agent: String,
 }
 
-/// Who signed a request: a user acting in a role, through credentials Lanyard issued.
+/// Who holds role credentials: a Lanyard user, or a workload (a CI job, a service account) that
+/// a trusted external issuer vouched for through AssumeRoleWithWebIdentity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Holder {
+    User(Uuid),
+    Workload {
+        /// The web identity provider that issued the token.
+        provider: Uuid,
+        /// The token's `sub`.
+        subject: String,
+    },
+}
+
+impl Holder {
+    pub fn user(&self) -> Option<Uuid> {
+        match self {
+            Holder::User(u) => Some(*u),
+            Holder::Workload { .. } => None,
+        }
+    }
+
+    /// The holder of a stored row.
+    pub fn of(row: &Stored) -> Option<Holder> {
+        match (row.user_id, row.provider_id, &row.subject) {
+            (Some(u), None, _) => Some(Holder::User(u)),
+            (None, Some(provider), Some(subject)) => Some(Holder::Workload { provider, subject: subject.clone() }),
+            _ => None,
+        }
+    }
+}
+
+/// Who signed a request: a user or a workload acting in a role, through credentials Lanyard
+/// issued.
 #[derive(Debug, Clone, Serialize)]
 pub struct Caller {
     pub access_key_id: String,
-    pub user_id: Uuid,
+    pub holder: Holder,
+    /// The user's name, or a workload's `sub` (for the audit log and session names).
     pub username: String,
     pub account_id: String,
     pub permission_set_id: Uuid,
@@ -163,6 +200,17 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The user, when a person holds the credentials.
+    pub fn user_id(&self) -> Option<Uuid> {
+        self.holder.user()
+    }
+    /// Who the audit log says acted.
+    pub fn actor(&self) -> crate::audit::Actor {
+        match &self.holder {
+            Holder::User(u) => crate::audit::Actor::user(*u, &self.username),
+            Holder::Workload { provider, subject } => crate::audit::Actor::workload(*provider, subject),
+        }
+    }
     pub fn arn(&self) -> String {
         assumed_role_arn(&self.account_id, &self.role_name, &self.session_name)
     }

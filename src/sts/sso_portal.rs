@@ -183,7 +183,7 @@ async fn role_credentials(
     let issued = credentials::issue(
         app,
         Issue {
-            user: user.id,
+            holder: crate::sts::model::Holder::User(user.id),
             account,
             role,
             source: Source::Sso,

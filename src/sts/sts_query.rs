@@ -204,12 +204,9 @@ async fn assume_role(
     }
     let caller_account = crate::access::model::AccountId::parse(&caller.account_id)
         .map_err(|e| AwsError::from_error(Protocol::Sts, e.into()))?;
-    let ctx = crate::directory::Ctx {
-        actor: crate::audit::Actor::user(caller.user_id, &caller.username),
-        origin: origin.clone(),
-    };
+    let ctx = crate::directory::Ctx { actor: caller.actor(), origin: origin.clone() };
     let q = crate::access::decision::Question {
-        user: caller.user_id,
+        user: caller.user_id(),
         account: &caller_account,
         role: &caller.role_name,
         action: "sts:AssumeRole",
@@ -238,7 +235,9 @@ async fn assume_role(
     let mut tctx = crate::access::policy::Context::new();
     tctx.set("lanyard:PrincipalArn", vec![caller_role_arn.clone()]);
     tctx.set("lanyard:PrincipalAccount", vec![caller.account_id.clone()]);
-    tctx.set("lanyard:username", vec![caller.username.clone()]);
+    if caller.user_id().is_some() {
+        tctx.set("lanyard:username", vec![caller.username.clone()]);
+    }
     tctx.set("lanyard:MultiFactorAuthPresent", vec![caller.mfa_at.is_some().to_string()]);
     tctx.set("sts:RoleSessionName", vec![a.session.clone()]);
     // For trust conditions such as {"StringEquals": {"sts:ExternalId": "…"}} (AWS: 2–1224 chars).
@@ -255,7 +254,7 @@ async fn assume_role(
     let issued = credentials::issue(
         app,
         credentials::Issue {
-            user: caller.user_id,
+            holder: caller.holder.clone(),
             account: a.account.as_str(),
             role: &role.role_name,
             source: super::model::Source::AssumeRole,
@@ -276,10 +275,132 @@ async fn assume_role(
     Ok(result("AssumeRole", &credentials_xml(&issued)))
 }
 
-/// AssumeRoleWithWebIdentity: an ID token this Lanyard issued, for a role whose trust policy
-/// trusts this issuer (`Federated`) under its conditions on the token's claims
-/// (`<issuer host>:sub`, `:aud`, `:amr`).
+/// Who a web identity token proved, and the claims its trust conditions see.
+struct WebIdentity {
+    holder: super::model::Holder,
+    /// The token's `iss`, which the trust policy's `Federated` names.
+    issuer: String,
+    subject: String,
+    audiences: Vec<String>,
+    /// `<issuer host>:<claim>` keys for the trust policy's conditions.
+    context: crate::access::policy::Context,
+    mfa_at: Option<i64>,
+    /// The token's `exp`.
+    expires_at: i64,
+}
+
+fn invalid_token(message: impl Into<String>) -> AwsError {
+    AwsError::new(Protocol::Sts, StatusCode::BAD_REQUEST, "InvalidIdentityToken", message)
+}
+
+fn claim_strings(v: Option<&serde_json::Value>) -> Vec<String> {
+    match v {
+        Some(serde_json::Value::String(s)) => vec![s.clone()],
+        Some(serde_json::Value::Array(a)) => a.iter().take(50).filter_map(|x| x.as_str().map(str::to_string)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The condition keys of a token's claims (`sub`, `aud`, `azp`, `amr`, `email`), prefixed with
+/// the issuer's host and path as IAM does.
+fn claim_context(prefix: &str, claims: &serde_json::Map<String, serde_json::Value>) -> crate::access::policy::Context {
+    let mut ctx = crate::access::policy::Context::new();
+    for claim in ["sub", "aud", "azp", "amr", "email"] {
+        let values = claim_strings(claims.get(claim));
+        if !values.is_empty() {
+            ctx.set(&format!("{prefix}:{claim}"), values);
+        }
+    }
+    ctx
+}
+
+/// An ID token this Lanyard issued, whose sign-in is still alive: the user it names.
+async fn own_identity(app: &AppState, token: &str) -> Result<WebIdentity, AwsError> {
+    let invalid = || invalid_token("the web identity token is not a valid, unexpired ID token issued by this Lanyard");
+    let claims = crate::oidc::tokens::verify_id_token(app, token).await.ok_or_else(invalid)?;
+    let user =
+        claims.get("sub").and_then(|s| s.as_str()).and_then(|s| uuid::Uuid::parse_str(s).ok()).ok_or_else(invalid)?;
+    // An ID token of a sign-in that has ended (signed out, everywhere, or reset) buys nothing.
+    if let Some(sid) = claims.get("sid").and_then(|s| s.as_str()).filter(|s| !s.is_empty())
+        && !crate::oidc::grants::sign_in_alive(app, sid).await.map_err(|e| AwsError::from_error(Protocol::Sts, e))?
+    {
+        return Err(invalid_token("the sign-in behind the web identity token has ended"));
+    }
+    let issuer = crate::oidc::tokens::issuer(app);
+    let amr = claim_strings(claims.get("amr"));
+    let mfa_at =
+        amr.iter().any(|m| m == "mfa").then(|| claims.get("auth_time").and_then(|t| t.as_i64()).unwrap_or(app.now()));
+    Ok(WebIdentity {
+        holder: super::model::Holder::User(user),
+        context: claim_context(super::web_identity::condition_prefix(&issuer), &claims),
+        issuer,
+        subject: user.to_string(),
+        audiences: claim_strings(claims.get("aud")),
+        mfa_at,
+        expires_at: claims.get("exp").and_then(|e| e.as_i64()).unwrap_or(0),
+    })
+}
+
+/// A token from a registered web identity provider: the workload it names.
+async fn external_identity(app: &AppState, token: &str) -> Result<WebIdentity, AwsError> {
+    use super::web_identity::TokenError;
+    let v = super::web_identity::verify(app, token).await.map_err(|e| match e {
+        TokenError::Invalid(m) => invalid_token(m),
+        TokenError::Expired => {
+            AwsError::new(Protocol::Sts, StatusCode::BAD_REQUEST, "ExpiredTokenException", e.to_string())
+        }
+        TokenError::Unreachable(m) => AwsError::new(
+            Protocol::Sts,
+            StatusCode::BAD_REQUEST,
+            "IDPCommunicationError",
+            format!("the identity provider's keys could not be fetched: {m}"),
+        ),
+        TokenError::Internal(e) => AwsError::from_error(Protocol::Sts, e),
+    })?;
+    let subject = v.claims.get("sub").and_then(|s| s.as_str()).unwrap_or_default().to_string();
+    Ok(WebIdentity {
+        holder: super::model::Holder::Workload { provider: v.provider.id, subject: subject.clone() },
+        context: claim_context(v.provider.host(), &v.claims),
+        audiences: claim_strings(v.claims.get("aud")),
+        issuer: v.provider.issuer,
+        subject,
+        mfa_at: None,
+        expires_at: v.claims.get("exp").and_then(|e| e.as_i64()).unwrap_or(0),
+    })
+}
+
+/// AssumeRoleWithWebIdentity: an ID token this Lanyard issued (the user it names gets the
+/// role), or one from a registered web identity provider (a workload gets it), for a role whose
+/// trust policy trusts the issuer (`Federated`) under its conditions on the token's claims
+/// (`<issuer host>:sub`, `:aud`, `:azp`, `:amr`, `:email`). Refusals are audited.
 async fn assume_role_with_web_identity(
+    app: &AppState,
+    p: &HashMap<String, String>,
+    origin: &Origin,
+) -> Result<String, AwsError> {
+    let r = web_identity_exchange(app, p, origin).await;
+    if let Err(e) = &r {
+        let role = p.get("RoleArn").map(|a| a.chars().take(2048).collect::<String>()).unwrap_or_default();
+        let claimed =
+            p.get("WebIdentityToken").and_then(|t| super::web_identity::peek_issuer(t.trim())).unwrap_or_default();
+        app.audit_batch
+            .submit(crate::audit::batch::OwnedEvent {
+                at: app.now(),
+                actor: crate::audit::Actor::anonymous(&claimed),
+                action: "sts.credentials.issue".into(),
+                target_kind: "role".into(),
+                target_id: role,
+                outcome: "failure",
+                details: serde_json::json!({"source": "web_identity", "error": e.code, "message": e.message,
+                    "user_agent": origin.user_agent}),
+                origin: origin.clone(),
+            })
+            .await;
+    }
+    r
+}
+
+async fn web_identity_exchange(
     app: &AppState,
     p: &HashMap<String, String>,
     origin: &Origin,
@@ -290,44 +411,14 @@ async fn assume_role_with_web_identity(
     if !(4..=20_000).contains(&token.len()) {
         return Err(validation("WebIdentityToken must be 4–20000 characters"));
     }
-    let invalid = || {
-        AwsError::new(
-            Protocol::Sts,
-            StatusCode::BAD_REQUEST,
-            "InvalidIdentityToken",
-            "the web identity token is not a valid, unexpired ID token issued by this Lanyard",
-        )
+    let own = crate::oidc::tokens::issuer(app);
+    let claimed = super::web_identity::peek_issuer(token);
+    let mut id = if claimed.as_deref().is_none_or(|i| i.trim_end_matches('/') == own.trim_end_matches('/')) {
+        own_identity(app, token).await?
+    } else {
+        external_identity(app, token).await?
     };
-    let claims = crate::oidc::tokens::verify_id_token(app, token).await.ok_or_else(invalid)?;
-    let user =
-        claims.get("sub").and_then(|s| s.as_str()).and_then(|s| uuid::Uuid::parse_str(s).ok()).ok_or_else(invalid)?;
-    // An ID token of a sign-in that has ended (signed out, everywhere, or reset) buys nothing.
-    if let Some(sid) = claims.get("sid").and_then(|s| s.as_str()).filter(|s| !s.is_empty())
-        && !crate::oidc::grants::sign_in_alive(app, sid).await.map_err(|e| AwsError::from_error(Protocol::Sts, e))?
-    {
-        return Err(AwsError::new(
-            Protocol::Sts,
-            StatusCode::BAD_REQUEST,
-            "InvalidIdentityToken",
-            "the sign-in behind the web identity token has ended",
-        ));
-    }
-    let issuer = crate::oidc::tokens::issuer(app);
-    let host = issuer.split("://").nth(1).unwrap_or(&issuer).to_string();
-    let strings = |v: Option<&serde_json::Value>| -> Vec<String> {
-        match v {
-            Some(serde_json::Value::String(s)) => vec![s.clone()],
-            Some(serde_json::Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
-            _ => Vec::new(),
-        }
-    };
-    let aud = strings(claims.get("aud"));
-    let amr = strings(claims.get("amr"));
-    let mut tctx = crate::access::policy::Context::new();
-    tctx.set(&format!("{host}:sub"), vec![user.to_string()]);
-    tctx.set(&format!("{host}:aud"), aud.clone());
-    tctx.set(&format!("{host}:amr"), amr.clone());
-    tctx.set("sts:RoleSessionName", vec![a.session.clone()]);
+    id.context.set("sts:RoleSessionName", vec![a.session.clone()]);
     let denied = || access_denied(format!("Not authorized to perform sts:AssumeRoleWithWebIdentity on {}", a.arn));
     let role = crate::access::permission_sets::provisioned_role(app, &a.account, &a.role)
         .await
@@ -335,25 +426,26 @@ async fn assume_role_with_web_identity(
         .ok_or_else(denied)?;
     let trust = trust_of(&role)?;
     if !trust.allows(
-        &crate::access::policy::trust::Principal::Federated { issuer: &issuer },
+        &crate::access::policy::trust::Principal::Federated { issuer: &id.issuer },
         "sts:AssumeRoleWithWebIdentity",
-        &tctx,
+        &id.context,
     ) {
         return Err(denied());
     }
-    let mfa_at =
-        amr.iter().any(|m| m == "mfa").then(|| claims.get("auth_time").and_then(|t| t.as_i64()).unwrap_or(app.now()));
+    let person = matches!(id.holder, super::model::Holder::User(_));
     let issued = credentials::issue(
         app,
         credentials::Issue {
-            user,
+            holder: id.holder.clone(),
             account: a.account.as_str(),
             role: &role.role_name,
             source: super::model::Source::WebIdentity,
             session_name: Some(a.session),
             duration: Some(a.duration.unwrap_or_else(|| 3600.min(role.session_duration))),
-            not_after: app.config.sts.bound_to_session.then(|| claims.get("exp").and_then(|e| e.as_i64()).unwrap_or(0)),
-            mfa_at,
+            // A person's credentials may be bound to their sign-in (the ID token's life); a
+            // workload has no sign-in to end.
+            not_after: (person && app.config.sts.bound_to_session).then_some(id.expires_at),
+            mfa_at: id.mfa_at,
             parent: None,
             grant: None,
             trusted: true,
@@ -368,9 +460,9 @@ async fn assume_role_with_web_identity(
     let inner = format!(
         "{}<SubjectFromWebIdentityToken>{}</SubjectFromWebIdentityToken><Provider>{}</Provider><Audience>{}</Audience>",
         credentials_xml(&issued),
-        user,
-        xml_escape(&issuer),
-        xml_escape(&aud.join(","))
+        xml_escape(&id.subject),
+        xml_escape(&id.issuer),
+        xml_escape(&id.audiences.join(","))
     );
     Ok(result("AssumeRoleWithWebIdentity", &inner))
 }

@@ -246,6 +246,31 @@ async fn admin_cli_sets_up_multi_account_access_and_simulates() {
     assert_eq!(invalid.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&invalid.stdout).contains("\"path\":\"Statement[0]"), "{}", text(&invalid));
 
+    // Web identity providers: add, list, narrow, remove, by issuer URL.
+    let ci = "https://token.actions.githubusercontent.com";
+    let added: serde_json::Value = serde_json::from_str(&ok(api(&[
+        "web-identity-providers",
+        "add",
+        ci,
+        "--audience",
+        "sts.amazonaws.com",
+        "--json",
+    ])))
+    .expect("json");
+    assert_eq!(added["condition_prefix"], "token.actions.githubusercontent.com", "{added}");
+    let dup = api(&["web-identity-providers", "add", ci, "--audience", "sts.amazonaws.com"]);
+    assert_eq!(dup.status.code(), Some(3), "a second registration conflicts: {}", text(&dup));
+    let plain = api(&["web-identity-providers", "add", "http://ci.example.com", "--audience", "x"]);
+    assert_eq!(plain.status.code(), Some(1), "{}", text(&plain));
+    assert!(text(&plain).contains("https"), "{}", text(&plain));
+    ok(api(&["web-identity-providers", "set-audiences", ci, "--audience", "a", "--audience", "b"]));
+    let listed = ok(api(&["web-identity-providers", "list"]));
+    assert!(listed.contains(ci) && listed.contains("a,b"), "{listed}");
+    let removed = ok(api(&["web-identity-providers", "remove", ci]));
+    assert!(removed.contains("0 live credentials ended"), "{removed}");
+    let gone = api(&["web-identity-providers", "remove", ci]);
+    assert_eq!(gone.status.code(), Some(6), "{}", text(&gone));
+
     // A decisions-only token for a resource service.
     let out = lanyard(&config, &["admin", "token", "create", "orders", "--scope", "authorize"], None);
     let svc = String::from_utf8_lossy(&out.stdout).trim().to_string();

@@ -134,3 +134,39 @@ async fn boto3_signs_in_with_sso_oidc_gets_role_credentials_and_calls_sts() {
         .await;
     assert_eq!(st, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "an hour-long proof is refused: {e}");
 }
+
+#[tokio::test]
+async fn boto3_assumes_a_role_with_a_ci_token_file_from_a_trusted_issuer() {
+    use crate::web_identity::{AUD, Issuer, SUB, Trusted, trusted};
+    let org = crate::sts::Org::on(Api::on(spawn_app_at_real_time().await).await).await;
+    let t = &org.api.t;
+    let issuer = Issuer::start().await;
+    let Trusted { role, staging, .. } = trusted(&org, &issuer).await;
+    let python = python_env();
+    let work = tempfile::tempdir().expect("work dir");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/aws_web_identity.py");
+    let out = tokio::process::Command::new(python)
+        .arg(script)
+        .env("LANYARD_BASE", &t.base)
+        .env("ROLE_ARN", &role)
+        .env("TOKEN", issuer.token(t, json!({})))
+        .env("WORK", work.path())
+        .output()
+        .await
+        .expect("run the boto3 script");
+    assert!(
+        out.status.success(),
+        "boto3 failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(out.stdout.trim_ascii()).expect("one JSON line");
+    assert_eq!(v["method"], "assume-role-with-web-identity", "the SDK's own provider: {v}");
+    assert_eq!(v["arn"], format!("arn:lanyard:sts::{staging}:assumed-role/Deployer/ci-run"), "{v}");
+    assert_eq!(v["key_prefix"], "ASIA");
+    assert_eq!(v["subject"], SUB);
+    assert_eq!(v["provider"], issuer.url);
+    assert_eq!(v["audience"], AUD);
+    assert_eq!(v["direct_arn"], format!("arn:lanyard:sts::{staging}:assumed-role/Deployer/direct"));
+    assert_eq!(v["tampered"], "InvalidIdentityToken", "{v}");
+}

@@ -18,4 +18,5 @@ mod robustness;
 mod sessions;
 mod signin;
 mod sts;
+mod web_identity;
 mod webauthn;

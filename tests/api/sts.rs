@@ -176,11 +176,11 @@ pub async fn caller_identity(
     (r.status(), r.text().await.expect("body"))
 }
 
-fn now(t: &TestApp) -> i64 {
+pub fn now(t: &TestApp) -> i64 {
     lanyard::clock::Clock::unix(&t.clock)
 }
 
-fn error_code(xml: &str) -> &str {
+pub fn error_code(xml: &str) -> &str {
     xml.split("<Code>").nth(1).and_then(|r| r.split("</Code>").next()).unwrap_or("")
 }
 
@@ -570,25 +570,25 @@ async fn the_decision_api_takes_a_principal_proved_by_a_forwarded_signature() {
 }
 
 /// Sends a signed STS call; returns status and XML.
-async fn sts_call(t: &TestApp, creds: &Value, body: &str) -> (StatusCode, String) {
+pub async fn sts_call(t: &TestApp, creds: &Value, body: &str) -> (StatusCode, String) {
     let (mut h, body) = signed_sts_body(t, creds, now(t), body);
     h.remove("host");
     let r = reqwest::Client::new().post(t.url("/aws")).headers(h).body(body).send().await.expect("send");
     (r.status(), r.text().await.expect("body"))
 }
 
-fn xml_field(xml: &str, tag: &str) -> String {
+pub fn xml_field(xml: &str, tag: &str) -> String {
     xml.split(&format!("<{tag}>")).nth(1).and_then(|r| r.split(&format!("</{tag}>")).next()).unwrap_or("").to_string()
 }
 
-fn credentials_from(xml: &str) -> Value {
+pub fn credentials_from(xml: &str) -> Value {
     json!({"accessKeyId": xml_field(xml, "AccessKeyId"), "secretAccessKey": xml_field(xml, "SecretAccessKey"),
            "sessionToken": xml_field(xml, "SessionToken")})
 }
 
 /// A second account, Staging, where the role Deployer is provisioned (assigned to an empty
 /// group, so nobody has it through an assignment).
-async fn staging(org: &Org) -> (String, String) {
+pub async fn staging(org: &Org) -> (String, String) {
     let account = org.api.create("/accounts", json!({"name": "Staging", "owner_email": "ops@example.com"})).await;
     let ps = org.api.create("/permission-sets", json!({"name": "Deployer", "session_duration": "PT4H"})).await;
     let ci = org.api.create("/groups", json!({"name": "ci"})).await;
