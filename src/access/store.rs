@@ -633,8 +633,6 @@ pub async fn provisioned_role(
         .bind(account).bind(ps_key).fetch_optional(c).await)
 }
 
-/// Like [`usable_role`] without the assignment: the role provisioned in an active account, for
-/// an active user who holds it through a trust policy (checked by STS).
 /// A role as provisioned in an active account, for a workload (no user) that holds it through
 /// a trust policy; `username` is empty.
 pub async fn provisioned_for_workload(
@@ -651,6 +649,8 @@ pub async fn provisioned_for_workload(
         .bind(account).bind(ps_key).fetch_optional(c).await)
 }
 
+/// Like [`usable_role`] without the assignment: the role provisioned in an active account, for
+/// an active user who holds it through a trust policy (checked by STS).
 pub async fn provisioned_usable(
     tx: &mut Tx,
     account: &str,

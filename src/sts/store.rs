@@ -104,6 +104,10 @@ pub async fn insert_provider(tx: &mut Tx, p: &ProviderRow) -> R<()> {
         .execute(x).await.map(|_| ()))
 }
 
+pub async fn count_providers(tx: &mut Tx) -> R<i64> {
+    db_run!(tx, x => sqlx::query_scalar("SELECT COUNT(*) FROM web_identity_providers").fetch_one(x).await)
+}
+
 pub async fn list_providers(tx: &mut Tx) -> R<Vec<ProviderRow>> {
     db_run!(tx, x => sqlx::query_as(
         "SELECT id, issuer, audiences, created_at FROM web_identity_providers ORDER BY issuer LIMIT 1000")

@@ -349,12 +349,7 @@ async fn external_identity(app: &AppState, token: &str) -> Result<WebIdentity, A
         TokenError::Expired => {
             AwsError::new(Protocol::Sts, StatusCode::BAD_REQUEST, "ExpiredTokenException", e.to_string())
         }
-        TokenError::Unreachable(m) => AwsError::new(
-            Protocol::Sts,
-            StatusCode::BAD_REQUEST,
-            "IDPCommunicationError",
-            format!("the identity provider's keys could not be fetched: {m}"),
-        ),
+        TokenError::Unreachable(m) => AwsError::new(Protocol::Sts, StatusCode::BAD_REQUEST, "IDPCommunicationError", m),
         TokenError::Internal(e) => AwsError::from_error(Protocol::Sts, e),
     })?;
     let subject = v.claims.get("sub").and_then(|s| s.as_str()).unwrap_or_default().to_string();

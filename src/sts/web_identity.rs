@@ -24,6 +24,10 @@ use uuid::Uuid;
 const JWKS_TTL: i64 = 3600;
 /// An unknown `kid` triggers a fetch at most this often per issuer.
 const REFETCH_INTERVAL: i64 = 60;
+/// Keys fetched this long ago still serve while the issuer cannot be reached.
+const STALE_LIMIT: i64 = 86_400;
+/// Most providers one Lanyard trusts.
+const MAX_PROVIDERS: i64 = 1000;
 /// Largest discovery document or JWKS read.
 const MAX_DOCUMENT: usize = 256 * 1024;
 /// Most keys kept from one JWKS.
@@ -57,11 +61,7 @@ impl Provider {
     }
 }
 
-/// `https://id.example.com/path/` → `id.example.com/path`.
-pub fn condition_prefix(issuer: &str) -> &str {
-    let s = issuer.split_once("://").map_or(issuer, |(_, rest)| rest);
-    s.trim_end_matches('/')
-}
+pub use crate::access::policy::trust::condition_prefix;
 
 fn is_loopback(url: &url::Url) -> bool {
     match url.host() {
@@ -146,6 +146,9 @@ pub async fn create(app: &App, ctx: &Ctx, issuer: &str, audiences: &[String]) ->
         created_at: p.created_at,
     };
     let mut tx = app.db.begin().await?;
+    if store::count_providers(&mut tx).await? >= MAX_PROVIDERS {
+        return Err(Error::Conflict(format!("at most {MAX_PROVIDERS} web identity providers can be registered")));
+    }
     if let Err(e) = store::insert_provider(&mut tx, &row).await {
         return Err(if crate::db::is_unique_violation(&e) {
             Error::Conflict(format!("the issuer {} is already registered", p.issuer))
@@ -173,7 +176,8 @@ pub async fn set_audiences(app: &App, ctx: &Ctx, id: Uuid, audiences: &[String])
     let audiences = parse_audiences(audiences)?;
     let text = serde_json::to_string(&audiences).map_err(Error::internal)?;
     let mut tx = app.db.begin().await?;
-    let old = store::find_provider(&mut tx, id).await?.ok_or(Error::NotFound("web identity provider"))?;
+    let old =
+        Provider::from_row(store::find_provider(&mut tx, id).await?.ok_or(Error::NotFound("web identity provider"))?)?;
     store::update_provider_audiences(&mut tx, id, &text).await?;
     let p = Provider { id, issuer: old.issuer, audiences, created_at: old.created_at };
     audit(app, ctx, "sts.web_identity_provider.update", &p, json!({"previous_audiences": old.audiences}), &mut tx)
@@ -252,26 +256,15 @@ pub async fn verify(app: &App, token: &str) -> Result<Verified, TokenError> {
         return Err(invalid("the token is not signed with an accepted algorithm (RS*, PS*, ES256, ES384, EdDSA)"));
     }
     let now = app.now();
-    let jwk = match app.web_identity_keys.find(&provider.issuer, header.kid.as_deref(), header.alg, now) {
-        Some(k) => k,
-        None => {
-            if !app.web_identity_keys.may_fetch(&provider.issuer, now) {
-                return Err(invalid("no published key of the issuer matches the token"));
-            }
-            let fetched = fetch_keys(&provider.issuer).await;
-            app.web_identity_keys.store(&provider.issuer, fetched.as_ref().ok().cloned(), now);
-            let keys = fetched.map_err(TokenError::Unreachable)?;
-            pick(&keys, header.kid.as_deref(), header.alg)
-                .ok_or_else(|| invalid("no published key of the issuer matches the token"))?
-        }
-    };
+    let jwk = signing_key(app, &provider.issuer, header.kid.as_deref(), header.alg, now).await?;
     let key = DecodingKey::from_jwk(&jwk).map_err(|_| invalid("the issuer's key cannot be used"))?;
     let mut v = Validation::new(header.alg);
     v.validate_exp = false;
     v.validate_nbf = false;
     v.required_spec_claims.clear();
     v.set_issuer(&[&provider.issuer]);
-    v.set_audience(&provider.audiences);
+    // The audience is checked below: jsonwebtoken skips the check when `aud` is absent.
+    v.validate_aud = false;
     let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &v).map_err(|e| {
         use jsonwebtoken::errors::ErrorKind;
         match e.kind() {
@@ -281,6 +274,15 @@ pub async fn verify(app: &App, token: &str) -> Result<Verified, TokenError> {
         }
     })?;
     let claims = data.claims;
+    let aud: Option<Vec<&str>> = match claims.get("aud") {
+        Some(Value::String(a)) => Some(vec![a.as_str()]),
+        Some(Value::Array(list)) => list.iter().map(Value::as_str).collect(),
+        _ => None,
+    };
+    let Some(aud) = aud else { return Err(invalid("the token must have an aud (a string or a list of strings)")) };
+    if !aud.iter().any(|a| provider.audiences.iter().any(|p| p == a)) {
+        return Err(invalid("the token's audience is not one the provider accepts"));
+    }
     let exp = claims.get("exp").and_then(Value::as_i64).ok_or_else(|| invalid("the token has no exp"))?;
     if exp <= now {
         return Err(TokenError::Expired);
@@ -291,10 +293,38 @@ pub async fn verify(app: &App, token: &str) -> Result<Verified, TokenError> {
         return Err(invalid("the token is not valid yet"));
     }
     let sub = claims.get("sub").and_then(Value::as_str).unwrap_or("");
-    if sub.is_empty() || sub.len() > 255 {
-        return Err(invalid("the token's sub must be 1–255 characters"));
+    if sub.is_empty() || sub.len() > 255 || sub.chars().any(char::is_control) {
+        return Err(invalid("the token's sub must be 1–255 printable characters"));
     }
     Ok(Verified { provider, claims })
+}
+
+/// The issuer key that verifies a token: from the cache while it is fresh; otherwise fetched,
+/// by one request at a time and at most once a minute per issuer (the slot is taken before the
+/// fetch starts, so concurrent requests do not fetch too); when a fetch is not allowed now or
+/// fails, the last keys fetched serve for up to a day.
+async fn signing_key(app: &App, issuer: &str, kid: Option<&str>, alg: Algorithm, now: i64) -> Result<Jwk, TokenError> {
+    let cache = &app.web_identity_keys;
+    let no_key = || TokenError::Invalid("no published key of the issuer matches the token".into());
+    if let Some(k) = cache.find(issuer, kid, alg, now, JWKS_TTL) {
+        return Ok(k);
+    }
+    if !cache.begin_fetch(issuer, now) {
+        return cache.find(issuer, kid, alg, now, STALE_LIMIT).ok_or_else(no_key);
+    }
+    match fetch_keys(issuer).await {
+        Ok(keys) => {
+            let k = pick(&keys, kid, alg);
+            cache.store(issuer, keys, now);
+            k.ok_or_else(no_key)
+        }
+        Err(e) => {
+            tracing::warn!(issuer, error = %e, "cannot fetch a web identity provider's keys");
+            cache.find(issuer, kid, alg, now, STALE_LIMIT).ok_or_else(|| {
+                TokenError::Unreachable("the issuer's discovery document or JWKS could not be fetched".into())
+            })
+        }
+    }
 }
 
 /// The key for a token: by `kid`, or the only key that fits when the token names none; its
@@ -347,11 +377,14 @@ async fn fetch_keys(issuer: &str) -> Result<Vec<Jwk>, String> {
     if doc.get("issuer").and_then(Value::as_str) != Some(issuer) {
         return Err(format!("the discovery document at {discovery} names another issuer"));
     }
+    // Plain http only where the issuer itself is local: an https issuer's document may not send
+    // Lanyard to a service on its own loopback.
+    let local = is_loopback(&discovery);
     let jwks_uri = doc
         .get("jwks_uri")
         .and_then(Value::as_str)
         .and_then(|u| url::Url::parse(u).ok())
-        .filter(acceptable_url)
+        .filter(|u| acceptable_url(u) && (u.scheme() == "https" || local))
         .ok_or_else(|| format!("the discovery document at {discovery} has no usable https jwks_uri"))?;
     let set = get_json(&client, &jwks_uri).await?;
     let keys: Vec<Jwk> = set
@@ -373,7 +406,8 @@ async fn fetch_keys(issuer: &str) -> Result<Vec<Jwk>, String> {
 struct Entry {
     keys: Option<Arc<Vec<Jwk>>>,
     fetched_at: i64,
-    attempted_at: i64,
+    /// When the last fetch started (successful or not).
+    attempted_at: Option<i64>,
 }
 
 /// External issuers' signing keys, per instance.
@@ -383,37 +417,36 @@ pub struct KeyCache {
 }
 
 impl KeyCache {
-    /// A cached key for the token, while the cache is fresh.
-    fn find(&self, issuer: &str, kid: Option<&str>, alg: Algorithm, now: i64) -> Option<Jwk> {
+    /// A cached key for the token, fetched less than `max_age` seconds ago.
+    fn find(&self, issuer: &str, kid: Option<&str>, alg: Algorithm, now: i64, max_age: i64) -> Option<Jwk> {
         let entries = self.entries.read().ok()?;
         let e = entries.get(issuer)?;
-        if now - e.fetched_at >= JWKS_TTL {
+        if now - e.fetched_at >= max_age {
             return None;
         }
         pick(e.keys.as_ref()?, kid, alg)
     }
 
-    /// Whether the keys may be fetched now (at most once a minute per issuer, unless the cache
-    /// has expired).
-    fn may_fetch(&self, issuer: &str, now: i64) -> bool {
-        let Ok(entries) = self.entries.read() else { return false };
-        match entries.get(issuer) {
-            None => true,
-            Some(e) => now - e.attempted_at >= REFETCH_INTERVAL || now - e.fetched_at >= JWKS_TTL,
-        }
-    }
-
-    fn store(&self, issuer: &str, keys: Option<Vec<Jwk>>, now: i64) {
-        let Ok(mut entries) = self.entries.write() else { return };
-        if entries.len() >= 1000 && !entries.contains_key(issuer) {
+    /// Takes the issuer's fetch slot: true (and the slot is taken until the next minute) when no
+    /// fetch started in the last minute.
+    fn begin_fetch(&self, issuer: &str, now: i64) -> bool {
+        let Ok(mut entries) = self.entries.write() else { return false };
+        if entries.len() >= 2 * MAX_PROVIDERS as usize && !entries.contains_key(issuer) {
             entries.clear();
         }
         let e = entries.entry(issuer.to_string()).or_default();
-        e.attempted_at = now;
-        if let Some(k) = keys {
-            e.keys = Some(Arc::new(k));
-            e.fetched_at = now;
+        if e.attempted_at.is_some_and(|t| now - t < REFETCH_INTERVAL) {
+            return false;
         }
+        e.attempted_at = Some(now);
+        true
+    }
+
+    fn store(&self, issuer: &str, keys: Vec<Jwk>, now: i64) {
+        let Ok(mut entries) = self.entries.write() else { return };
+        let e = entries.entry(issuer.to_string()).or_default();
+        e.keys = Some(Arc::new(keys));
+        e.fetched_at = now;
     }
 
     fn forget(&self, issuer: &str) {
@@ -463,13 +496,21 @@ mod tests {
 
     #[test]
     fn fetches_are_bounded_per_issuer() {
-        let c = KeyCache::default();
-        assert!(c.may_fetch("https://i", 1000));
-        c.store("https://i", None, 1000);
-        assert!(!c.may_fetch("https://i", 1030), "a failed fetch is not retried at once");
-        assert!(c.may_fetch("https://i", 1060));
-        c.store("https://i", Some(Vec::new()), 1060);
-        assert!(!c.may_fetch("https://i", 1100));
-        assert!(c.may_fetch("https://i", 1060 + JWKS_TTL));
+        // Real Unix times: a failed first fetch must not leave the slot open (fetched_at = 0).
+        let (c, t0) = (KeyCache::default(), 1_790_000_000);
+        assert!(c.begin_fetch("https://i", t0));
+        assert!(!c.begin_fetch("https://i", t0), "a concurrent request does not fetch too");
+        assert!(!c.begin_fetch("https://i", t0 + 30), "a failed fetch is not retried at once");
+        assert!(c.begin_fetch("https://i", t0 + 60));
+        let key: Jwk = serde_json::from_value(json!({"kty": "EC", "crv": "P-256", "kid": "a",
+            "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}))
+        .expect("jwk");
+        c.store("https://i", vec![key], t0 + 60);
+        assert!(c.find("https://i", Some("a"), Algorithm::ES256, t0 + 100, JWKS_TTL).is_some());
+        assert!(!c.begin_fetch("https://i", t0 + 100));
+        let later = t0 + 60 + JWKS_TTL;
+        assert!(c.find("https://i", Some("a"), Algorithm::ES256, later, JWKS_TTL).is_none(), "stale");
+        assert!(c.find("https://i", Some("a"), Algorithm::ES256, later, STALE_LIMIT).is_some(), "serves while down");
+        assert!(c.begin_fetch("https://i", later));
     }
 }

@@ -28,6 +28,8 @@ pub struct Issuer {
     pub url: String,
     keys: Arc<RwLock<Vec<Key>>>,
     fetches: Arc<AtomicUsize>,
+    /// While set, the JWKS answers 503.
+    down: Arc<std::sync::atomic::AtomicBool>,
 }
 
 fn new_key(kid: &str) -> Key {
@@ -47,7 +49,8 @@ impl Issuer {
         let url = format!("http://127.0.0.1:{}/ci", listener.local_addr().expect("addr").port());
         let keys = Arc::new(RwLock::new(vec![new_key("k1")]));
         let fetches = Arc::new(AtomicUsize::new(0));
-        let (k, f, u) = (keys.clone(), fetches.clone(), url.clone());
+        let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (k, f, u, d) = (keys.clone(), fetches.clone(), url.clone(), down.clone());
         let router = axum::Router::new()
             .route(
                 "/ci/.well-known/openid-configuration",
@@ -61,11 +64,13 @@ impl Issuer {
                 axum::routing::get(move || {
                     f.fetch_add(1, Ordering::SeqCst);
                     let set: Vec<Value> = k.read().expect("keys").iter().map(|k| k.jwk.clone()).collect();
-                    async move { axum::Json(json!({"keys": set})) }
+                    let status =
+                        if d.load(Ordering::SeqCst) { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
+                    async move { (status, axum::Json(json!({"keys": set}))) }
                 }),
             );
         tokio::spawn(async move { axum::serve(listener, router).await });
-        Issuer { url, keys, fetches }
+        Issuer { url, keys, fetches, down }
     }
 
     /// Publishes a new key, which signs from now on (the old one stays published).
@@ -73,14 +78,21 @@ impl Issuer {
         self.keys.write().expect("keys").insert(0, new_key(kid));
     }
 
-    /// A token signed with the newest key; `claims` override the defaults.
+    /// A token signed with the newest key; `claims` override the defaults (null: leave out).
     pub fn token(&self, t: &TestApp, claims: Value) -> String {
         let keys = self.keys.read().expect("keys");
         let key = &keys[0];
         let mut c = json!({"iss": self.url, "sub": SUB, "aud": AUD, "iat": now(t), "exp": now(t) + 600,
                            "repository": "acme/app"});
+        // A null removes the claim.
         if let (Some(o), Some(extra)) = (c.as_object_mut(), claims.as_object()) {
-            o.extend(extra.clone());
+            for (k, v) in extra {
+                if v.is_null() {
+                    o.remove(k);
+                } else {
+                    o.insert(k.clone(), v.clone());
+                }
+            }
         }
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
         header.kid = Some(key.kid.clone());
@@ -164,6 +176,12 @@ async fn a_workload_token_from_a_registered_issuer_becomes_role_credentials_wher
     assert_eq!((st, error_code(&xml)), (StatusCode::BAD_REQUEST, "InvalidIdentityToken"), "{xml}");
     let (st, xml) = exchange(t, &role, &issuer.token(t, json!({"aud": ["other", AUD]}))).await;
     assert_eq!(st, StatusCode::OK, "one accepted audience among several: {xml}");
+    for aud in [Value::Null, json!([]), json!(["x", 1])] {
+        let (st, xml) = exchange(t, &role, &issuer.token(t, json!({"aud": aud}))).await;
+        assert_eq!((st, error_code(&xml)), (StatusCode::BAD_REQUEST, "InvalidIdentityToken"), "aud {aud}: {xml}");
+    }
+    let (_, xml) = exchange(t, &role, &issuer.token(t, json!({"sub": "repo:acme/app\u{1b}[2J"}))).await;
+    assert_eq!(error_code(&xml), "InvalidIdentityToken", "control characters in sub: {xml}");
     // Bad tokens.
     let good = issuer.token(t, json!({}));
     let mut parts: Vec<String> = good.split('.').map(str::to_string).collect();
@@ -221,6 +239,17 @@ async fn a_rotated_issuer_key_is_fetched_again_at_most_once_a_minute() {
     t.clock.advance(time::Duration::seconds(61));
     let (st, xml) = exchange(t, &role, &issuer.token(t, json!({}))).await;
     assert_eq!((st, issuer.fetches.load(Ordering::SeqCst)), (StatusCode::OK, 3), "{xml}");
+    // The issuer goes down: the keys last fetched still serve (past their hour), a key it
+    // published since cannot be fetched.
+    issuer.down.store(true, Ordering::SeqCst);
+    t.clock.advance(time::Duration::seconds(7200));
+    let (st, xml) = exchange(t, &role, &issuer.token(t, json!({}))).await;
+    assert_eq!(st, StatusCode::OK, "stale keys serve while the issuer is unreachable: {xml}");
+    issuer.rotate("k4");
+    t.clock.advance(time::Duration::seconds(61));
+    let (st, xml) = exchange(t, &role, &issuer.token(t, json!({}))).await;
+    assert_eq!((st, error_code(&xml)), (StatusCode::BAD_REQUEST, "IDPCommunicationError"), "{xml}");
+    assert!(!xml.contains("503"), "the fetch's details stay in the log: {xml}");
 }
 
 #[tokio::test]

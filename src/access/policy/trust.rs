@@ -35,6 +35,8 @@ enum Principals {
 #[derive(Debug, Clone)]
 struct TrustStatement {
     principals: Principals,
+    /// A Deny statement: `"*"` then covers token issuers too.
+    deny: bool,
     /// The statement without its principal, as an identity policy over `Resource: *`.
     policy: NamedPolicy,
 }
@@ -139,18 +141,25 @@ pub fn parse(text: &str) -> Result<TrustPolicy, PolicyError> {
             }
         };
         // As AWS asks of an OIDC provider's client ids: a federated statement names the
-        // audience, or any app's ID tokens would do.
-        let federates = matches!(&principals, Principals::Any)
-            || matches!(&principals, Principals::List { federated, .. } if !federated.is_empty());
+        // audience of each issuer it trusts, or any app's tokens would do. (`"*"` never matches
+        // a token issuer: issuers are trusted by name.)
         let actions = st.get("Action").map(|a| strings(a, &format!("{path}.Action"))).transpose()?.unwrap_or_default();
         let web = actions.iter().any(|a| {
             let a = a.to_ascii_lowercase();
             a == "*" || a == "sts:*" || a == "sts:assumerolewithwebidentity"
         });
-        if federates && web && !names_audience(st.get("Condition")) {
+        let deny = st.get("Effect").and_then(Value::as_str) == Some("Deny");
+        if let Principals::List { federated, .. } = &principals
+            && web
+            && !deny
+            && let Some(issuer) = federated.iter().find(|f| !names_audience(st.get("Condition"), f))
+        {
+            let prefix = condition_prefix(issuer);
             return err(
                 &format!("{path}.Condition"),
-                "a statement letting tokens assume the role must require their audience: StringEquals on \"<issuer host>:aud\"",
+                format!(
+                    "a statement letting tokens assume the role must require their audience: StringEquals on \"{prefix}:aud\""
+                ),
             );
         }
         let mut rest: Map<String, Value> = st.clone();
@@ -160,24 +169,38 @@ pub fn parse(text: &str) -> Result<TrustPolicy, PolicyError> {
         let policy = super::parse::from_value(&doc)
             .map_err(|e| PolicyError { path: e.path.replacen("Statement[0]", &path, 1), reason: e.reason })?;
         let name = st.get("Sid").and_then(Value::as_str).map_or_else(|| format!("trust statement {i}"), str::to_string);
-        statements.push(TrustStatement { principals, policy: NamedPolicy { name, policy } });
+        statements.push(TrustStatement { principals, deny, policy: NamedPolicy { name, policy } });
     }
     Ok(TrustPolicy { statements })
 }
 
-/// Whether a condition block pins the token's audience (`…:aud` under a String equality or
-/// pattern operator, not negated).
-fn names_audience(cond: Option<&Value>) -> bool {
+/// `https://id.example.com/path/` → `id.example.com/path`: the prefix of an issuer's claims in
+/// condition keys (`id.example.com/path:aud`), as in IAM.
+pub fn condition_prefix(issuer: &str) -> &str {
+    let s = issuer.split_once("://").map_or(issuer, |(_, rest)| rest);
+    s.trim_end_matches('/')
+}
+
+/// Whether a condition block pins `issuer`'s audience (`<prefix>:aud` under a String equality
+/// or pattern operator that needs the key present: not negated, not `ForAllValues:`, which
+/// holds when the token has no audience at all).
+fn names_audience(cond: Option<&Value>, issuer: &str) -> bool {
     let Some(Value::Object(ops)) = cond else { return false };
+    let key = format!("{}:aud", condition_prefix(issuer)).to_ascii_lowercase();
     ops.iter().any(|(op, keys)| {
-        let op = op.trim_start_matches("ForAnyValue:").trim_start_matches("ForAllValues:");
+        let op = op.strip_prefix("ForAnyValue:").unwrap_or(op);
         matches!(op, "StringEquals" | "StringEqualsIgnoreCase" | "StringLike")
-            && keys.as_object().is_some_and(|k| k.keys().any(|k| k.to_ascii_lowercase().ends_with(":aud")))
+            && keys.as_object().is_some_and(|k| k.keys().any(|k| k.to_ascii_lowercase() == key))
     })
 }
 
-fn principal_matches(p: &Principals, who: &Principal<'_>) -> bool {
-    let Principals::List { aws, federated } = p else { return true };
+/// Whether a statement's principal covers `who`. An Allow with `"*"` covers every role but no
+/// token issuer (issuers are trusted by name, each with its audience pinned); a Deny with `"*"`
+/// covers everyone.
+fn principal_matches(s: &TrustStatement, who: &Principal<'_>) -> bool {
+    let Principals::List { aws, federated } = &s.principals else {
+        return s.deny || matches!(who, Principal::Role { .. });
+    };
     match who {
         Principal::Role { arn, account } => {
             let root = format!("arn:lanyard:iam::{account}:root");
@@ -193,12 +216,8 @@ impl TrustPolicy {
     /// Whether `who` may do `action` (`sts:AssumeRole`, `sts:AssumeRoleWithWebIdentity`) given
     /// the request's condition keys.
     pub fn allows(&self, who: &Principal<'_>, action: &str, context: &Context) -> bool {
-        let applicable: Vec<NamedPolicy> = self
-            .statements
-            .iter()
-            .filter(|s| principal_matches(&s.principals, who))
-            .map(|s| s.policy.clone())
-            .collect();
+        let applicable: Vec<NamedPolicy> =
+            self.statements.iter().filter(|s| principal_matches(s, who)).map(|s| s.policy.clone()).collect();
         let req = Request { action, resource: "*", context };
         super::eval::evaluate(&applicable, None, &req).decision == Decision::Allow
     }
@@ -254,6 +273,44 @@ mod tests {
         ));
         let root = parse(r#"{"Statement": {"Effect": "Allow", "Principal": {"AWS": "arn:lanyard:iam::111111111111:root"}, "Action": "sts:AssumeRole"}}"#).expect("root");
         assert!(root.allows(&other, "sts:AssumeRole", &Context::new()), "the account root trusts every role there");
+    }
+
+    #[test]
+    fn token_issuers_are_trusted_by_name_with_their_audience_pinned() {
+        let idp = Principal::Federated { issuer: "https://id.example.com" };
+        let any_aud = ctx(&[("id.example.com:sub", "x")]);
+        let open = parse(r#"{"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*"}]}"#).expect("parses");
+        assert!(!open.allows(&idp, "sts:AssumeRoleWithWebIdentity", &any_aud), "\"*\" trusts no token issuer");
+        let denied = parse(r#"{"Statement": [
+            {"Effect": "Allow", "Principal": {"Federated": "https://id.example.com"}, "Action": "sts:AssumeRoleWithWebIdentity",
+             "Condition": {"StringEquals": {"id.example.com:aud": "ci"}}},
+            {"Effect": "Deny", "Principal": "*", "Action": "sts:AssumeRoleWithWebIdentity",
+             "Condition": {"StringLike": {"id.example.com:sub": "repo:evil/*"}}}]}"#)
+        .expect("parses");
+        assert!(denied.allows(&idp, "sts:AssumeRoleWithWebIdentity", &ctx(&[("id.example.com:aud", "ci")])));
+        assert!(
+            !denied.allows(
+                &idp,
+                "sts:AssumeRoleWithWebIdentity",
+                &ctx(&[("id.example.com:aud", "ci"), ("id.example.com:sub", "repo:evil/x")])
+            ),
+            "a Deny with \"*\" covers token issuers"
+        );
+        for unpinned in [
+            // ForAllValues holds when the token has no audience at all.
+            r#"{"ForAllValues:StringEquals": {"id.example.com:aud": "ci"}}"#,
+            // Another issuer's audience.
+            r#"{"StringEquals": {"other.example.com:aud": "ci"}}"#,
+            r#"{"StringNotEquals": {"id.example.com:aud": "ci"}}"#,
+        ] {
+            let doc = format!(
+                r#"{{"Statement": [{{"Effect": "Allow", "Principal": {{"Federated": "https://id.example.com"}}, "Action": "sts:AssumeRoleWithWebIdentity", "Condition": {unpinned}}}]}}"#
+            );
+            assert_eq!(parse(&doc).err().map(|e| e.path), Some("Statement[0].Condition".into()), "{doc}");
+        }
+        let any = r#"{"Statement": [{"Effect": "Allow", "Principal": {"Federated": "https://id.example.com"}, "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"ForAnyValue:StringLike": {"id.example.com:aud": "ci-*"}}}]}"#;
+        assert!(parse(any).is_ok(), "ForAnyValue needs the key present");
     }
 
     #[test]
