@@ -40,6 +40,9 @@ pub struct App {
     pub oidc_clients: crate::oidc::clients::ClientCache,
     /// External web identity issuers' signing keys (see `sts::web_identity`).
     pub web_identity_keys: crate::sts::web_identity::KeyCache,
+    /// The public URL without trailing slash: the OIDC issuer (computed once: without a
+    /// configured URL it is derived from the listen address, a parse per call).
+    pub issuer: String,
 }
 
 impl App {
@@ -72,7 +75,9 @@ impl App {
         if webauthn.is_none() {
             tracing::warn!(public_url = %config.public_url(), "passkeys are off: the public URL needs a host name, not an IP address");
         }
+        let issuer = config.public_base();
         Ok(App {
+            issuer,
             config,
             db,
             clock,

@@ -1,4 +1,4 @@
-//! The batched audit writer for high-volume machine events (decisions now; token grants later).
+//! The batched audit writer for high-volume machine events (decisions, token grants, role credential use).
 //!
 //! A request hands its event to [`Batcher::submit`] and goes on: one background task appends
 //! whatever has queued up in one transaction (one head update and multi-row inserts, the hash
@@ -17,8 +17,10 @@ use tokio::sync::{mpsc, oneshot};
 const QUEUE: usize = 65_536;
 /// Most events per transaction.
 const MAX_BATCH: usize = 2_000;
+/// How long the writer waits for more events before writing a batch (a flush does not wait).
+const LINGER: Duration = Duration::from_millis(5);
 /// Rows per multi-row INSERT statement (14 parameters each).
-const ROWS_PER_INSERT: usize = 16;
+const ROWS_PER_INSERT: usize = 64;
 
 /// An event that owns its data, so it can wait in the queue.
 #[derive(Debug, Clone)]
@@ -86,13 +88,21 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<Msg>) {
     }
     while let Some(first) = rx.recv().await {
         push(first, &mut batch, &mut waiting);
-        // Whatever queued while the last batch was being written goes into this one: batches
-        // grow with the load by themselves, and a quiet server writes each event at once.
+        // Whatever queued while the last batch was being written goes into this one, and what
+        // arrives in the next few milliseconds (unless a flush is waiting): under load a
+        // transaction carries hundreds of events rather than a handful, which saves the
+        // database (and the thread hand-offs to it) most of its per-transaction work.
+        let linger = tokio::time::Instant::now() + LINGER;
         while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(m) => push(m, &mut batch, &mut waiting),
-                Err(_) => break,
-            }
+            let m = match rx.try_recv() {
+                Ok(m) => m,
+                Err(_) if !waiting.is_empty() => break,
+                Err(_) => match tokio::time::timeout_at(linger, rx.recv()).await {
+                    Ok(Some(m)) => m,
+                    Ok(None) | Err(_) => break,
+                },
+            };
+            push(m, &mut batch, &mut waiting);
         }
         let mut delay = Duration::from_millis(50);
         while !batch.is_empty() {
@@ -146,16 +156,16 @@ pub async fn append(tx: &mut Tx, events: &[OwnedEvent]) -> Result<(), sqlx::Erro
         prev = rec.hash.clone();
         records.push(rec);
     }
-    // Full chunks go in one multi-row statement, the rest one row at a time: two fixed SQL
-    // texts, so both stay in the prepared-statement cache (a statement per batch length would be
-    // prepared again every time, and SQLite's parameter lookup grows with the square of their
-    // number in one statement).
-    let mut chunks = records.chunks_exact(ROWS_PER_INSERT);
-    for chunk in chunks.by_ref() {
-        insert_rows(tx, chunk, insert_sql(ROWS_PER_INSERT)).await?;
-    }
-    for row in chunks.remainder() {
-        insert_rows(tx, std::slice::from_ref(row), insert_sql(1)).await?;
+    // Rows go in multi-row statements of a few fixed sizes (64, then 32, 16 … 1 for the rest),
+    // so every SQL text stays in the prepared-statement cache (a statement per batch length
+    // would be prepared anew each time).
+    let mut rest = &records[..];
+    for &size in &CHUNK_SIZES {
+        while rest.len() >= size {
+            let (chunk, tail) = rest.split_at(size);
+            insert_rows(tx, chunk).await?;
+            rest = tail;
+        }
     }
     db_run!(tx, c => sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&prev).execute(c).await.map(|r| r.rows_affected()))?;
     for r in &records {
@@ -164,30 +174,39 @@ pub async fn append(tx: &mut Tx, events: &[OwnedEvent]) -> Result<(), sqlx::Erro
     Ok(())
 }
 
-/// `INSERT … VALUES (…), (…)` for `rows` rows with `$N` placeholders (both backends), built once.
-fn insert_sql(rows: usize) -> &'static str {
-    static ONE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    static MANY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let build = |rows: usize| {
-        let mut sql = String::from(
-            "INSERT INTO audit_log (seq, at, actor_kind, actor_id, actor_name, action, target_kind, target_id, outcome, ip, request_id, details, prev_hash, hash) VALUES ",
-        );
-        for i in 0..rows {
-            let b = i * 14;
-            let cols: Vec<String> = (1..=14).map(|k| format!("${}", b + k)).collect();
-            if i > 0 {
-                sql.push(',');
+/// The multi-row INSERT sizes, largest first (the last must be 1).
+const CHUNK_SIZES: [usize; 7] = [ROWS_PER_INSERT, 32, 16, 8, 4, 2, 1];
+
+/// `INSERT … VALUES (…), (…)` for `rows` (one of [`CHUNK_SIZES`]) rows, built once per size and
+/// backend. SQLite gets anonymous `?` placeholders: it looks a named (`$N`) parameter up by a
+/// linear scan of the statement's names, which for a 64-row insert made binding quadratic.
+fn insert_sql(rows: usize, sqlite: bool) -> &'static str {
+    static SQL: std::sync::OnceLock<[[String; 7]; 2]> = std::sync::OnceLock::new();
+    let all = SQL.get_or_init(|| {
+        let build = |rows: usize, sqlite: bool| {
+            let mut sql = String::from(
+                "INSERT INTO audit_log (seq, at, actor_kind, actor_id, actor_name, action, target_kind, target_id, outcome, ip, request_id, details, prev_hash, hash) VALUES ",
+            );
+            for i in 0..rows {
+                let cols: Vec<String> =
+                    (1..=14).map(|k| if sqlite { "?".to_string() } else { format!("${}", i * 14 + k) }).collect();
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push('(');
+                sql.push_str(&cols.join(", "));
+                sql.push(')');
             }
-            sql.push('(');
-            sql.push_str(&cols.join(", "));
-            sql.push(')');
-        }
-        sql
-    };
-    if rows == 1 { ONE.get_or_init(|| build(1)) } else { MANY.get_or_init(|| build(ROWS_PER_INSERT)) }
+            sql
+        };
+        [CHUNK_SIZES.map(|n| build(n, false)), CHUNK_SIZES.map(|n| build(n, true))]
+    });
+    let i = CHUNK_SIZES.iter().position(|&n| n == rows).unwrap_or(CHUNK_SIZES.len() - 1);
+    &all[usize::from(sqlite)][i]
 }
 
-async fn insert_rows(tx: &mut Tx, rows: &[Record], sql: &'static str) -> Result<(), sqlx::Error> {
+async fn insert_rows(tx: &mut Tx, rows: &[Record]) -> Result<(), sqlx::Error> {
+    let sql = insert_sql(rows.len(), matches!(tx, Tx::Sqlite(_) | Tx::SqliteConn(_)));
     db_run!(tx, c => {
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for r in rows {

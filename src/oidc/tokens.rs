@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 
 /// The issuer identifier: the public URL without a trailing slash (OIDC Discovery §3).
 pub fn issuer(app: &App) -> String {
-    app.config.public_url().as_str().trim_end_matches('/').to_string()
+    app.issuer.clone()
 }
 
 /// The claims of a Lanyard access token (RFC 9068 §2.2).

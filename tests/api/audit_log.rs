@@ -65,3 +65,38 @@ async fn concurrent_appends_keep_one_chain() {
     let v = lanyard::audit::verify(&t.app.db).await.expect("verify");
     assert_eq!((v.rows, v.first_broken), (before + 20, None));
 }
+
+#[tokio::test]
+async fn a_large_batch_is_written_in_chunks_in_order_and_keeps_the_chain() {
+    use lanyard::audit::batch::{OwnedEvent, append};
+    let t = spawn_app().await;
+    activity(&t).await;
+    // 64 + 32 + 8 + 2 + 1: every chunk size but three.
+    let events: Vec<OwnedEvent> = (0..107)
+        .map(|i| OwnedEvent {
+            at: lanyard::clock::Clock::unix(&t.clock),
+            actor: lanyard::audit::Actor::cli("batch test"),
+            action: "test.batch".into(),
+            target_kind: "row".into(),
+            target_id: i.to_string(),
+            outcome: "success",
+            details: serde_json::json!({"i": i}),
+            origin: Default::default(),
+        })
+        .collect();
+    let mut tx = t.app.db.begin().await.expect("begin");
+    append(&mut tx, &events).await.expect("append");
+    tx.commit().await.expect("commit");
+    let mut tx = t.app.db.conn().await.expect("conn");
+    let rows: Vec<(i64, String, String)> = db_run!(&mut tx, c => sqlx::query_as(
+        "SELECT seq, target_id, details FROM audit_log WHERE action = 'test.batch' ORDER BY seq").fetch_all(c).await)
+    .expect("rows");
+    drop(tx);
+    assert_eq!(rows.len(), 107);
+    for (i, (seq, target, details)) in rows.iter().enumerate() {
+        assert_eq!((target.as_str(), seq - rows[0].0), (i.to_string().as_str(), i as i64), "in order, no gaps");
+        assert!(details.contains(&format!("\"i\":{i}")), "{details}");
+    }
+    let v = lanyard::audit::verify(&t.app.db).await.expect("verify");
+    assert_eq!(v.first_broken, None);
+}
