@@ -19,8 +19,10 @@ const QUEUE: usize = 65_536;
 const MAX_BATCH: usize = 2_000;
 /// How long the writer waits for more events before writing a batch (a flush does not wait).
 const LINGER: Duration = Duration::from_millis(5);
-/// Rows per multi-row INSERT statement (14 parameters each).
-const ROWS_PER_INSERT: usize = 64;
+/// Rows per multi-row INSERT statement (14 parameters each). Measured on PostgreSQL 15: 32-row
+/// statements write ~20,000 rows/s, while 64-row ones (896 parameters) take ~45 ms each,
+/// 1,400 rows/s.
+const ROWS_PER_INSERT: usize = 32;
 
 /// An event that owns its data, so it can wait in the queue.
 #[derive(Debug, Clone)]
@@ -156,7 +158,7 @@ pub async fn append(tx: &mut Tx, events: &[OwnedEvent]) -> Result<(), sqlx::Erro
         prev = rec.hash.clone();
         records.push(rec);
     }
-    // Rows go in multi-row statements of a few fixed sizes (64, then 32, 16 … 1 for the rest),
+    // Rows go in multi-row statements of a few fixed sizes (32, then 16, 8 … 1 for the rest),
     // so every SQL text stays in the prepared-statement cache (a statement per batch length
     // would be prepared anew each time).
     let mut rest = &records[..];
@@ -175,13 +177,13 @@ pub async fn append(tx: &mut Tx, events: &[OwnedEvent]) -> Result<(), sqlx::Erro
 }
 
 /// The multi-row INSERT sizes, largest first (the last must be 1).
-const CHUNK_SIZES: [usize; 7] = [ROWS_PER_INSERT, 32, 16, 8, 4, 2, 1];
+const CHUNK_SIZES: [usize; 6] = [ROWS_PER_INSERT, 16, 8, 4, 2, 1];
 
 /// `INSERT … VALUES (…), (…)` for `rows` (one of [`CHUNK_SIZES`]) rows, built once per size and
 /// backend. SQLite gets anonymous `?` placeholders: it looks a named (`$N`) parameter up by a
-/// linear scan of the statement's names, which for a 64-row insert made binding quadratic.
+/// linear scan of the statement's names, which made binding quadratic in the row count.
 fn insert_sql(rows: usize, sqlite: bool) -> &'static str {
-    static SQL: std::sync::OnceLock<[[String; 7]; 2]> = std::sync::OnceLock::new();
+    static SQL: std::sync::OnceLock<[[String; 6]; 2]> = std::sync::OnceLock::new();
     let all = SQL.get_or_init(|| {
         let build = |rows: usize, sqlite: bool| {
             let mut sql = String::from(

@@ -71,7 +71,7 @@ async fn a_large_batch_is_written_in_chunks_in_order_and_keeps_the_chain() {
     use lanyard::audit::batch::{OwnedEvent, append};
     let t = spawn_app().await;
     activity(&t).await;
-    // 64 + 32 + 8 + 2 + 1: every chunk size but three.
+    // 3 × 32 + 8 + 2 + 1: every chunk size but two.
     let events: Vec<OwnedEvent> = (0..107)
         .map(|i| OwnedEvent {
             at: lanyard::clock::Clock::unix(&t.clock),
