@@ -37,35 +37,48 @@ pub fn python_env() -> PathBuf {
     python
 }
 
+/// Runs `tests/interop/<script>` in the virtualenv with `env`; returns the one JSON line it
+/// prints, failing the test with its output when it fails.
+async fn run_script(script: &str, env: &[(&str, &str)]) -> Value {
+    let path = format!("{}/tests/interop/{script}", env!("CARGO_MANIFEST_DIR"));
+    let out = tokio::process::Command::new(python_env())
+        .arg(&path)
+        .envs(env.iter().copied())
+        .output()
+        .await
+        .expect("run the interop script");
+    assert!(
+        out.status.success(),
+        "{script} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(out.stdout.trim_ascii()).expect("one JSON line")
+}
+
 #[tokio::test]
 async fn python_authlib_completes_discovery_code_pkce_refresh_and_userinfo() {
     let s = crate::oidc::setup(json!({"name": "Python app", "redirect_uris": ["http://127.0.0.1/cb"],
                                       "grant_types": ["authorization_code", "refresh_token"]}))
     .await;
-    let python = python_env();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/oidc_authlib.py");
     let t = &s.api.t;
-    let out = tokio::process::Command::new(python)
-        .arg(script)
-        .env("LANYARD_ISSUER", t.config.public_url().as_str().trim_end_matches('/'))
-        .env("LANYARD_BASE", &t.base)
-        .env("CLIENT_ID", &s.client_id)
-        .env("CLIENT_SECRET", s.secret.as_deref().expect("secret"))
-        .env("USERNAME", "olga")
-        .env("PASSWORD", PASSWORD)
-        .env("NOW", lanyard::clock::Clock::unix(&t.clock).to_string())
-        .env("REDIRECT_URI", "http://127.0.0.1/cb")
-        .env("AUTHLIB_INSECURE_TRANSPORT", "1")
-        .output()
-        .await
-        .expect("run the authlib script");
-    assert!(
-        out.status.success(),
-        "authlib failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(out.stdout.trim_ascii()).expect("one JSON line");
+    let issuer = t.config.public_url().as_str().trim_end_matches('/').to_string();
+    let now = lanyard::clock::Clock::unix(&t.clock).to_string();
+    let v = run_script(
+        "oidc_authlib.py",
+        &[
+            ("LANYARD_ISSUER", &issuer),
+            ("LANYARD_BASE", &t.base),
+            ("CLIENT_ID", &s.client_id),
+            ("CLIENT_SECRET", s.secret.as_deref().expect("secret")),
+            ("USERNAME", "olga"),
+            ("PASSWORD", PASSWORD),
+            ("NOW", &now),
+            ("REDIRECT_URI", "http://127.0.0.1/cb"),
+            ("AUTHLIB_INSECURE_TRANSPORT", "1"),
+        ],
+    )
+    .await;
     assert_eq!(v["sub"], s.user.id.to_string());
     assert_eq!(v["alg"], "ES256");
     assert_eq!(v["amr"], json!(["pwd"]));
@@ -79,28 +92,21 @@ async fn boto3_signs_in_with_sso_oidc_gets_role_credentials_and_calls_sts() {
     // boto3 signs with the machine's clock: the server's clock starts there too.
     let org = crate::sts::Org::on(Api::on(spawn_app_at_real_time().await).await).await;
     let t = &org.api.t;
-    let python = python_env();
     let work = tempfile::tempdir().expect("work dir");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/aws_boto3.py");
-    let out = tokio::process::Command::new(python)
-        .arg(script)
-        .env("LANYARD_ISSUER", t.config.public_url().as_str().trim_end_matches('/'))
-        .env("LANYARD_BASE", &t.base)
-        .env("USERNAME", "alice")
-        .env("PASSWORD", PASSWORD)
-        .env("ACCOUNT_ID", &org.account)
-        .env("ROLE", "ReadOnly")
-        .env("WORK", work.path())
-        .output()
-        .await
-        .expect("run the boto3 script");
-    assert!(
-        out.status.success(),
-        "boto3 failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(out.stdout.trim_ascii()).expect("one JSON line");
+    let issuer = t.config.public_url().as_str().trim_end_matches('/').to_string();
+    let v = run_script(
+        "aws_boto3.py",
+        &[
+            ("LANYARD_ISSUER", &issuer),
+            ("LANYARD_BASE", &t.base),
+            ("USERNAME", "alice"),
+            ("PASSWORD", PASSWORD),
+            ("ACCOUNT_ID", &org.account),
+            ("ROLE", "ReadOnly"),
+            ("WORK", work.path().to_str().expect("utf-8 path")),
+        ],
+    )
+    .await;
     let arn = format!("arn:lanyard:sts::{}:assumed-role/ReadOnly/alice", org.account);
     assert_eq!(v["pending"], "AuthorizationPendingException");
     assert_eq!(v["refresh_rotated"], true);
@@ -142,25 +148,18 @@ async fn boto3_assumes_a_role_with_a_ci_token_file_from_a_trusted_issuer() {
     let t = &org.api.t;
     let issuer = Issuer::start().await;
     let Trusted { role, staging, .. } = trusted(&org, &issuer).await;
-    let python = python_env();
     let work = tempfile::tempdir().expect("work dir");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/aws_web_identity.py");
-    let out = tokio::process::Command::new(python)
-        .arg(script)
-        .env("LANYARD_BASE", &t.base)
-        .env("ROLE_ARN", &role)
-        .env("TOKEN", issuer.token(t, json!({})))
-        .env("WORK", work.path())
-        .output()
-        .await
-        .expect("run the boto3 script");
-    assert!(
-        out.status.success(),
-        "boto3 failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(out.stdout.trim_ascii()).expect("one JSON line");
+    let token = issuer.token(t, json!({}));
+    let v = run_script(
+        "aws_web_identity.py",
+        &[
+            ("LANYARD_BASE", &t.base),
+            ("ROLE_ARN", &role),
+            ("TOKEN", &token),
+            ("WORK", work.path().to_str().expect("utf-8 path")),
+        ],
+    )
+    .await;
     assert_eq!(v["method"], "assume-role-with-web-identity", "the SDK's own provider: {v}");
     assert_eq!(v["arn"], format!("arn:lanyard:sts::{staging}:assumed-role/Deployer/ci-run"), "{v}");
     assert_eq!(v["key_prefix"], "ASIA");
