@@ -15,6 +15,12 @@ bin="$CARGO_TARGET_DIR/release/lanyard"
 data="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$data"' EXIT
 
+# A server left over from an earlier run would be measured instead of a fresh one.
+for port in 3900 3901; do
+  if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
+    echo "port $port is taken (a server from an earlier run?): stop it first" >&2; exit 1
+  fi
+done
 export LANYARD_DATA_DIR="$data" LANYARD_LISTEN=127.0.0.1:3901 LANYARD_LOG_LEVEL=warn \
   LANYARD_OIDC_RATE_PER_IP=0 LANYARD_OIDC_RATE_PER_CLIENT=0
 "$bin" serve >"$data/serve.log" 2>&1 &
@@ -27,7 +33,7 @@ id=$(echo "$app" | sed -n 's/.*"client_id": *"\([^"]*\)".*/\1/p')
 secret=$(echo "$app" | sed -n 's/.*"client_secret": *"\([^"]*\)".*/\1/p')
 lanyard_basic=$(printf '%s:%s' "$id" "$secret" | base64 -w0)
 
-(cd "$here" && PORT=3900 NODE_ENV=production node server.mjs >/dev/null 2>&1) &
+(cd "$here" && PORT=3900 NODE_ENV=production exec node server.mjs >/dev/null 2>&1) &
 for _ in $(seq 1 50); do curl -sf http://127.0.0.1:3900/.well-known/openid-configuration >/dev/null && break; sleep 0.2; done
 node_basic=$(printf 'bench:bench-secret-0123456789abcdef0123456789abcdef' | base64 -w0)
 
