@@ -15,12 +15,10 @@
 //! 3. the user's account and role listing: `GET /api/v1/users/{id}/access` and the portal home;
 //! 4. editing a permission set, which re-provisions its role in every account in one transaction.
 
+mod common;
+
 use lanyard::access::model::{AccountId, ROOT_OU_ID};
 use lanyard::access::{permission_sets, store};
-use lanyard::app::App;
-use lanyard::clock::SystemClock;
-use lanyard::config::{Config, DatabaseUrl, Secret};
-use lanyard::crypto::MasterKey;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -41,12 +39,9 @@ const REQUESTS: [(&str, &str); 6] = [
     ("s3:PutObject", "arn:aws:s3:::reports/x"),
 ];
 
+/// The `p` quantile of sorted latencies, in milliseconds.
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx.min(sorted.len() - 1)].as_secs_f64() * 1000.0
+    common::percentile(sorted, p).as_secs_f64() * 1000.0
 }
 
 fn report(what: &str, mut lat: Vec<Duration>) {
@@ -128,21 +123,14 @@ impl Load {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let mut config = Config { data_dir: dir.path().to_path_buf(), ..Default::default() };
-    let url = lanyard::db::testing::fresh_database_url(dir.path()).await.expect("db");
-    let backend = if url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" };
-    config.database.url = Some(DatabaseUrl::new(url));
-    config.master_key = Some(Secret::new(MasterKey::generate().expect("key").to_base64()));
     // `LANYARD_AUDIT_DECISIONS=none` measures decisions without their audit events.
-    if let Ok(v) = std::env::var("LANYARD_AUDIT_DECISIONS") {
-        config.audit.decisions = v;
-    }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    config.listen = addr;
-    let app = Arc::new(App::open(config, Arc::new(SystemClock), false).await.expect("app"));
-    lanyard::server::launch(app.clone(), listener, std::future::pending()).await.expect("launch");
+    let server = common::start(|config| {
+        if let Ok(v) = std::env::var("LANYARD_AUDIT_DECISIONS") {
+            config.audit.decisions = v;
+        }
+    })
+    .await;
+    let (app, addr, backend) = (server.app.clone(), server.addr, server.backend);
     let base = format!("http://127.0.0.1:{}", addr.port());
     println!("backend: {backend}, decisions audited: {}", app.config.audit.decisions);
 
